@@ -1,0 +1,415 @@
+/**
+ * The CPU backend: buffers are typed arrays in the host layout of their dtype
+ * (float32 → Float32Array, int32 → Int32Array, uint32 → Uint32Array,
+ * bool → Uint8Array of 0/1). `compile` plans the program with the fusion
+ * planner (src/fusion) and generates one JS function per fused kernel;
+ * non-fusible equations run hand-written routines; sub-programs (jit_call,
+ * scan, cond, while) are compiled once, at compile time.
+ *
+ * Numerics: float32 arithmetic is exact float32 (every intermediate rounded
+ * with Math.fround, no FMA), integers wrap. Reductions (sum, prod), cumsum and
+ * matmul of float32 accumulate in float64 and round once at the end: more
+ * accurate than sequential float32 accumulation, and order independent.
+ */
+import type { ShapedArray } from "../../aval.js";
+import type { Backend, BufferHandle, Executable } from "../../backend.js";
+import { castScalar, typedArrayFor, type DType, type TypedArray } from "../../dtype.js";
+import { describePlan, planProgram, type Kernel, type Plan } from "../../fusion/plan.js";
+import { Literal, Var, type Atom, type Eqn, type Program } from "../../program.js";
+import { compileKernel } from "./codegen.js";
+import { makeRoutine, type RoutineFn } from "./routines.js";
+
+export { threefry2x32Scalar, erf32, erfInv32 } from "./scalar.js";
+export { sgemm, batchedMatmul } from "./matmul.js";
+
+class CpuBuffer implements BufferHandle {
+  declare readonly __bufferHandle?: never;
+  freed = false;
+  constructor(public data: TypedArray) {}
+}
+
+type Env = (TypedArray | undefined)[];
+type Pre = Map<number, TypedArray> | undefined;
+
+interface CStep {
+  run(env: Env, pre: Pre): void;
+  /** Slots read and written. */
+  readonly reads: readonly number[];
+  readonly writes: readonly number[];
+  /** Slots whose last use is this step (cleared after it). */
+  frees: number[];
+}
+
+type AliasMode = "inplace" | "copy" | "same";
+
+interface AliasInfo {
+  readonly input: number;
+  readonly output: number;
+  readonly mode: AliasMode;
+  readonly slot: number;
+}
+
+const REF_PRIMS = new Set(["ref_new", "ref_get", "ref_swap", "ref_addupdate", "ref_freeze"]);
+const CONTROL = new Set(["jit_call", "scan", "cond", "while"]);
+
+function checkDtype(d: DType): void {
+  if (d === "float16") throw new Error("cpu backend: float16 is not supported; use float32");
+}
+
+/** Copy outputs that share a buffer with an input or an earlier output. */
+function freshen(outs: TypedArray[], ins: readonly TypedArray[]): TypedArray[] {
+  const seen = new Set<ArrayBufferLike>();
+  for (const x of ins) seen.add(x.buffer);
+  return outs.map((o) => {
+    if (seen.has(o.buffer)) o = o.slice();
+    seen.add(o.buffer);
+    return o;
+  });
+}
+
+export class CpuExecutable implements Executable {
+  readonly steps: CStep[] = [];
+  readonly slots = new Map<Var, number>();
+  readonly inputSlots: number[];
+  readonly aliasInfo: AliasInfo[] = [];
+  readonly kernels: { kernel: Kernel; source: string }[] = [];
+
+  constructor(
+    readonly program: Program,
+    readonly plan: Plan,
+    backend: CpuBackend,
+  ) {
+    const slot = (v: Var): number => {
+      let s = this.slots.get(v);
+      if (s === undefined) this.slots.set(v, (s = this.slots.size));
+      return s;
+    };
+    this.inputSlots = program.inputs.map(slot);
+    for (const st of plan.steps) {
+      if (st.kind === "kernel") {
+        const { fn, source } = compileKernel(st);
+        this.kernels.push({ kernel: st, source });
+        const ins = st.inputs.map(slot);
+        const outVars = st.outputs.map((o) => o.v);
+        if (st.reduce) outVars.push(st.reduce.out);
+        const outs = outVars.map(slot);
+        const avals = outVars.map((v) => v.aval);
+        this.steps.push({
+          reads: ins,
+          writes: outs,
+          frees: [],
+          run(env, pre) {
+            const a = new Array<TypedArray>(ins.length);
+            for (let i = 0; i < ins.length; i++) a[i] = env[ins[i]!]!;
+            const o = new Array<TypedArray>(outs.length);
+            for (let i = 0; i < outs.length; i++) {
+              const av = avals[i]!;
+              o[i] = pre?.get(outs[i]!) ?? typedArrayFor(av.dtype, av.size);
+            }
+            fn(a, o);
+            for (let i = 0; i < outs.length; i++) env[outs[i]!] = o[i];
+          },
+        });
+      } else {
+        const e = st.eqn;
+        const fn = makeStep(e, backend);
+        const ins = e.inputs.map((a) => (a instanceof Var ? slot(a) : -1));
+        const lits = e.inputs.map((a) => (a instanceof Literal ? literalArray(a) : undefined));
+        const outs = e.outputs.map(slot);
+        const avals = e.outputs.map((v) => v.aval);
+        this.steps.push({
+          reads: ins.filter((s) => s >= 0),
+          writes: outs,
+          frees: [],
+          run(env, pre) {
+            const a = ins.map((s, i) => (s >= 0 ? env[s]! : lits[i]!));
+            const alloc = (k: number): TypedArray => pre?.get(outs[k]!) ?? typedArrayFor(avals[k]!.dtype, avals[k]!.size);
+            const r = fn(a, alloc);
+            outs.forEach((s, i) => {
+              let x = r[i]!;
+              const p = pre?.get(s);
+              if (p && p !== x) {
+                p.set(x);
+                x = p;
+              }
+              env[s] = x;
+            });
+          },
+        });
+      }
+    }
+    // Release intermediates after their last use.
+    const outSlots = new Set<number>();
+    for (const o of program.outputs) if (o instanceof Var) outSlots.add(slot(o));
+    const last = new Map<number, number>();
+    this.steps.forEach((s, i) => s.reads.forEach((r) => last.set(r, i)));
+    last.forEach((i, s) => {
+      if (!outSlots.has(s) && !this.inputSlots.includes(s)) this.steps[i]!.frees.push(s);
+    });
+    this.analyseAliases();
+  }
+
+  get kernelCount(): number {
+    return this.kernels.length;
+  }
+
+  /** The plan, one line per step. */
+  describe(): string {
+    return describePlan(this.plan);
+  }
+
+  private analyseAliases(): void {
+    const p = this.program;
+    const used = new Set<number>();
+    for (const al of p.aliases) {
+      const xv = p.inputs[al.input];
+      const y = p.outputs[al.output];
+      if (!xv || !y || used.has(al.input)) continue;
+      if (y.aval.dtype !== xv.aval.dtype || y.aval.size !== xv.aval.size) continue;
+      used.add(al.input);
+      const slot = y instanceof Var ? (this.slots.get(y) ?? -1) : -1;
+      let mode: AliasMode = "copy";
+      if (y === xv) mode = "same";
+      else if (y instanceof Var && !p.inputs.includes(y) && this.safeInPlace(xv, y)) mode = "inplace";
+      this.aliasInfo.push({ input: al.input, output: al.output, mode, slot });
+    }
+  }
+
+  private safeInPlace(xv: Var, y: Var): boolean {
+    const p = this.program;
+    if (p.outputs.filter((o) => o === y).length !== 1) return false;
+    if (p.outputs.includes(xv)) return false;
+    if (p.inputs.filter((v) => v === xv).length !== 1) return false;
+    const xs = this.slots.get(xv)!;
+    const ys = this.slots.get(y)!;
+    const si = this.steps.findIndex((s) => s.writes.includes(ys));
+    if (si < 0) return false;
+    for (let i = si + 1; i < this.steps.length; i++) if (this.steps[i]!.reads.includes(xs)) return false;
+    const step = this.steps[si]!;
+    if (!step.reads.includes(xs)) return true;
+    const ps = this.plan.steps[si]!;
+    if (ps.kind === "kernel") {
+      if (ps.reduce) return false;
+      const k = ps.inputs.indexOf(xv);
+      // Every read of x must be at the element being written.
+      const ok = (e: import("../../fusion/ir.js").Exp): boolean => {
+        if (e.k === "load") return (e.input !== k || (e.index.k === "var" && e.index.name === "i")) && ok(e.index);
+        if (e.k === "op") return e.args.every(ok);
+        return true;
+      };
+      return ps.outputs.every((o) => ok(o.exp));
+    }
+    const e = ps.eqn;
+    const n = e.prim.name;
+    return (
+      (n === "dynamic_update_slice" || n === "scatter" || n === "scatter_add") &&
+      e.inputs[0] === xv &&
+      e.outputs[0] === y &&
+      e.inputs.filter((a) => a === xv).length === 1
+    );
+  }
+
+  /** Run on typed arrays; `pre` gives preassigned output storage per slot. */
+  runArrays(inputs: readonly TypedArray[], pre?: Pre): Env {
+    const env: Env = new Array(this.slots.size);
+    this.inputSlots.forEach((s, i) => (env[s] = inputs[i]));
+    for (const st of this.steps) {
+      st.run(env, pre);
+      for (const f of st.frees) env[f] = undefined;
+    }
+    return env;
+  }
+
+  outputArrays(env: Env): TypedArray[] {
+    return this.program.outputs.map((o) => (o instanceof Var ? env[this.slots.get(o)!]! : literalArray(o)));
+  }
+
+  /** Run as a sub-program: fresh outputs, never sharing a buffer with the inputs. */
+  call(inputs: readonly TypedArray[]): TypedArray[] {
+    return freshen(this.outputArrays(this.runArrays(inputs)), inputs);
+  }
+}
+
+function literalArray(l: Literal): TypedArray {
+  const a = typedArrayFor(l.aval.dtype, 1);
+  a[0] = castScalar(l.value, l.aval.dtype);
+  return a;
+}
+
+function makeStep(e: Eqn, backend: CpuBackend): RoutineFn {
+  const n = e.prim.name;
+  if (REF_PRIMS.has(n))
+    throw new Error(`cpu backend: ${n} is a ref effect; refs must be discharged (by trace or the eager interpreter) before a program reaches a backend`);
+  if (!CONTROL.has(n)) return makeRoutine(e);
+  const P = e.params as Record<string, unknown>;
+  const sub = (p: unknown): CpuExecutable => backend.compileInner(p as Program);
+  switch (n) {
+    case "jit_call": {
+      const x = sub(P.program);
+      return (ins) => x.call(ins);
+    }
+    case "cond": {
+      const branches = (P.branches as Program[]).map(sub);
+      return (ins) => {
+        const i = Math.min(Math.max(ins[0]![0]! | 0, 0), branches.length - 1);
+        const ops = ins.slice(1);
+        return freshen(branches[i]!.call(ops), ops);
+      };
+    }
+    case "while": {
+      const cond = sub(P.cond);
+      const body = sub(P.body);
+      const cN = P.condNumConsts as number;
+      const bN = P.bodyNumConsts as number;
+      return (ins) => {
+        const cc = ins.slice(0, cN);
+        const bc = ins.slice(cN, cN + bN);
+        let carry = ins.slice(cN + bN);
+        while (cond.call([...cc, ...carry])[0]![0]) carry = body.call([...bc, ...carry]);
+        return freshen(carry, ins);
+      };
+    }
+    case "scan": {
+      const body = sub(P.body);
+      const length = P.length as number;
+      const reverse = P.reverse as boolean;
+      const nC = P.numConsts as number;
+      const nK = P.numCarry as number;
+      const yAvals = e.outputs.slice(nK).map((v) => v.aval);
+      const xRows = e.inputs.slice(nC + nK).map((a) => (length === 0 ? 0 : a.aval.size / length));
+      const yRows = yAvals.map((a) => (length === 0 ? 0 : a.size / length));
+      return (ins, alloc) => {
+        const consts = ins.slice(0, nC);
+        let carry = ins.slice(nC, nC + nK);
+        const xs = ins.slice(nC + nK);
+        const ys = yAvals.map((_, j) => alloc(nK + j));
+        for (let t = 0; t < length; t++) {
+          const i = reverse ? length - 1 - t : t;
+          const xi = xs.map((x, j) => x.subarray(i * xRows[j]!, (i + 1) * xRows[j]!));
+          const outs = body.call([...consts, ...carry, ...xi]);
+          carry = outs.slice(0, nK);
+          ys.forEach((y, j) => y.set(outs[nK + j]!, i * yRows[j]!));
+        }
+        return [...freshen(carry, ins), ...ys];
+      };
+    }
+  }
+  throw new Error(`cpu backend: unsupported primitive ${n}`);
+}
+
+function checkProgramDtypes(p: Program): void {
+  for (const v of p.inputs) checkDtype(v.aval.dtype);
+  for (const e of p.eqns) {
+    if (REF_PRIMS.has(e.prim.name))
+      throw new Error(`cpu backend: ${e.prim.name} is a ref effect; refs must be discharged (by trace or the eager interpreter) before a program reaches a backend`);
+    for (const a of e.inputs) if (a.aval.kind === "array") checkDtype(a.aval.dtype);
+    for (const v of e.outputs) if (v.aval.kind === "array") checkDtype(v.aval.dtype);
+  }
+  for (const o of p.outputs) checkDtype(o.aval.dtype);
+}
+
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  private liveBuffers = 0;
+  private liveBytes = 0;
+  private readonly inner = new WeakMap<Program, CpuExecutable>();
+
+  supportsDtype(d: DType): boolean {
+    return d !== "float16";
+  }
+
+  private wrap(data: TypedArray): CpuBuffer {
+    this.liveBuffers++;
+    this.liveBytes += data.byteLength;
+    return new CpuBuffer(data);
+  }
+
+  private buf(h: BufferHandle): CpuBuffer {
+    if (!(h instanceof CpuBuffer)) throw new TypeError("cpu backend: not a cpu buffer handle");
+    if (h.freed) throw new Error("cpu backend: buffer used after it was freed");
+    return h;
+  }
+
+  alloc(aval: ShapedArray, data?: TypedArray): BufferHandle {
+    checkDtype(aval.dtype);
+    const a = typedArrayFor(aval.dtype, aval.size);
+    if (data) {
+      if (data.length !== aval.size)
+        throw new RangeError(`cpu backend: alloc of ${aval.str()} got ${data.length} elements of data`);
+      a.set(data);
+    }
+    return this.wrap(a);
+  }
+
+  read(h: BufferHandle, aval: ShapedArray): Promise<TypedArray> {
+    try {
+      return Promise.resolve(this.readSync(h, aval));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  readSync(h: BufferHandle, _aval: ShapedArray): TypedArray {
+    return this.buf(h).data.slice();
+  }
+
+  free(h: BufferHandle): void {
+    if (!(h instanceof CpuBuffer) || h.freed) return;
+    h.freed = true;
+    this.liveBuffers--;
+    this.liveBytes -= h.data.byteLength;
+    h.data = new Uint8Array(0);
+  }
+
+  memory(): { buffers: number; bytes: number } {
+    return { buffers: this.liveBuffers, bytes: this.liveBytes };
+  }
+
+  compile(p: Program): CpuExecutable {
+    checkProgramDtypes(p);
+    return new CpuExecutable(p, planProgram(p), this);
+  }
+
+  /** Compile a sub-program (cached by identity). */
+  compileInner(p: Program): CpuExecutable {
+    let x = this.inner.get(p);
+    if (!x) this.inner.set(p, (x = this.compile(p)));
+    return x;
+  }
+
+  execute(e: Executable, inputs: readonly BufferHandle[], donated: readonly boolean[]): BufferHandle[] {
+    const x = e as CpuExecutable;
+    if (!(x instanceof CpuExecutable)) throw new TypeError("cpu backend: executable was not compiled by the cpu backend");
+    const p = x.program;
+    if (inputs.length !== p.inputs.length)
+      throw new TypeError(`cpu backend: ${p.name ?? "program"} expects ${p.inputs.length} inputs, got ${inputs.length}`);
+    const bufs = inputs.map((h) => this.buf(h));
+    const arrays = bufs.map((b) => b.data);
+    const result: (BufferHandle | undefined)[] = new Array(p.outputs.length);
+    let pre: Map<number, TypedArray> | undefined;
+    const copies: { output: number; input: number }[] = [];
+    for (const al of x.aliasInfo) {
+      if (!donated[al.input]) continue;
+      const h = bufs[al.input]!;
+      if (bufs.indexOf(h) !== bufs.lastIndexOf(h)) continue; // same buffer passed twice: never in place
+      result[al.output] = h;
+      if (al.mode === "inplace") (pre ??= new Map()).set(al.slot, h.data);
+      else if (al.mode === "copy") copies.push(al);
+    }
+    const env = x.runArrays(arrays, pre);
+    const outs = x.outputArrays(env);
+    // Outputs never share memory with an input or with each other.
+    const seen: ArrayBufferLike[] = [];
+    for (const a of arrays) seen.push(a.buffer);
+    for (let k = 0; k < outs.length; k++) {
+      if (result[k]) continue;
+      let o = outs[k]!;
+      if (seen.includes(o.buffer)) o = o.slice();
+      seen.push(o.buffer);
+      result[k] = this.wrap(o);
+    }
+    for (const c of copies) bufs[c.input]!.data.set(outs[c.output]!);
+    return result as BufferHandle[];
+  }
+}
+
