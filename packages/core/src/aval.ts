@@ -32,8 +32,10 @@ export class ShapedArray {
   withWeak(weakType: boolean): ShapedArray {
     return weakType === this.weakType ? this : new ShapedArray(this.shape, this.dtype, weakType);
   }
+  private _key: string | undefined;
+  /** A string identifying this aval, for cache keys. */
   key(): string {
-    return `${this.dtype}${this.weakType ? "~" : ""}[${this.shape.join(",")}]`;
+    return (this._key ??= `${this.dtype}${this.weakType ? "~" : ""}[${this.shape.join(",")}]`);
   }
 }
 

@@ -68,7 +68,7 @@ export function castScalar(v: number | boolean, dtype: DType): number {
     case "uint32":
       return Number.isFinite(x) ? Math.trunc(x) >>> 0 : 0;
     case "bool":
-      return x !== 0 && !Number.isNaN(x) ? 1 : 0;
+      return x !== 0 ? 1 : 0; // NaN is nonzero: true, as XLA
   }
 }
 

@@ -18,7 +18,7 @@ export type ParamValue =
   | undefined
   | readonly ParamValue[]
   | { readonly [k: string]: ParamValue }
-  | import("./program.js").Program;
+  | import("./program.js").Program<import("./aval.js").Aval>;
 
 export type Params = { readonly [k: string]: ParamValue };
 
@@ -73,8 +73,20 @@ export function allPrimitives(): Primitive[] {
 /** A string that identifies params for caching; nested programs by identity. */
 export function paramsKey(params: Params): string {
   let s = "";
+  // Fast path (eager ops): no nested programs, so JSON is a faithful key.
+  let plain = true;
+  for (const k in params) if (containsProgram(params[k])) plain = false;
+  if (plain) return JSON.stringify(params);
   for (const k of Object.keys(params).sort()) s += `${k}=${paramValueKey(params[k])};`;
   return s;
+}
+
+function containsProgram(v: ParamValue): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (isProgram(v)) return true;
+  if (globalThis.Array.isArray(v)) return v.some(containsProgram);
+  for (const k in v) if (containsProgram((v as Params)[k])) return true;
+  return false;
 }
 
 function paramValueKey(v: ParamValue): string {
