@@ -1,0 +1,137 @@
+/**
+ * The numpy namespace: `np.add(x, 1)`, `np.zeros([2, 3])`, `np.var(x)`, ...
+ * Every function also exists as a named export of `ops/index.ts`; `var` is
+ * `var_` there (a reserved word cannot name a function).
+ */
+import * as C from "./creation.js";
+import * as E from "./elementwise.js";
+import * as L from "./linalg.js";
+import * as X from "./lax.js";
+import * as R from "./reduce.js";
+import * as S from "./shape.js";
+
+export const np = {
+  // construction
+  array: C.array,
+  asarray: C.asarray,
+  zeros: C.zeros,
+  ones: C.ones,
+  full: C.full,
+  zerosLike: C.zerosLike,
+  onesLike: C.onesLike,
+  fullLike: C.fullLike,
+  arange: C.arange,
+  linspace: C.linspace,
+  eye: C.eye,
+  // arithmetic
+  add: E.add,
+  subtract: E.subtract,
+  multiply: E.multiply,
+  divide: E.divide,
+  trueDivide: E.divide,
+  floorDivide: E.floorDivide,
+  mod: E.mod,
+  remainder: E.mod,
+  power: E.power,
+  pow: E.power,
+  negative: E.negative,
+  positive: E.positive,
+  maximum: E.maximum,
+  minimum: E.minimum,
+  clip: E.clip,
+  abs: E.abs,
+  absolute: E.abs,
+  sign: E.sign,
+  square: E.square,
+  reciprocal: E.reciprocal,
+  // comparison and logic
+  equal: E.equal,
+  notEqual: E.notEqual,
+  less: E.less,
+  lessEqual: E.lessEqual,
+  greater: E.greater,
+  greaterEqual: E.greaterEqual,
+  logicalAnd: E.logicalAnd,
+  logicalOr: E.logicalOr,
+  logicalXor: E.logicalXor,
+  logicalNot: E.logicalNot,
+  where: E.where,
+  isfinite: E.isfinite,
+  isnan: E.isnan,
+  isinf: E.isinf,
+  // bits
+  bitwiseAnd: E.bitwiseAnd,
+  bitwiseOr: E.bitwiseOr,
+  bitwiseXor: E.bitwiseXor,
+  bitwiseNot: E.bitwiseNot,
+  invert: E.bitwiseNot,
+  leftShift: E.leftShift,
+  rightShift: E.rightShift,
+  // unary math
+  exp: E.exp,
+  expm1: E.expm1,
+  log: E.log,
+  log1p: E.log1p,
+  sqrt: E.sqrt,
+  rsqrt: E.rsqrt,
+  tanh: E.tanh,
+  erf: E.erf,
+  erfinv: E.erfinv,
+  sin: E.sin,
+  cos: E.cos,
+  arctan2: E.arctan2,
+  sigmoid: E.sigmoid,
+  floor: E.floor,
+  ceil: E.ceil,
+  round: E.round,
+  around: E.round,
+  // reductions
+  sum: R.sum,
+  prod: R.prod,
+  mean: R.mean,
+  var: R.var_,
+  std: R.std,
+  max: R.max,
+  min: R.min,
+  amax: R.max,
+  amin: R.min,
+  any: R.any,
+  all: R.all,
+  argmax: R.argmax,
+  argmin: R.argmin,
+  logsumexp: R.logsumexp,
+  cumsum: R.cumsum,
+  // shapes
+  reshape: S.reshape,
+  ravel: S.ravel,
+  flatten: S.ravel,
+  transpose: S.transpose,
+  swapaxes: S.swapaxes,
+  moveaxis: S.moveaxis,
+  broadcastTo: S.broadcastTo,
+  squeeze: S.squeeze,
+  expandDims: S.expandDims,
+  flip: S.flip,
+  concatenate: S.concatenate,
+  stack: S.stack,
+  split: S.split,
+  take: S.take,
+  astype: S.astype,
+  // products
+  matmul: L.matmul,
+  dot: L.dot,
+  inner: L.inner,
+  outer: L.outer,
+  tensordot: L.tensordot,
+  // lax-style
+  bitcastConvertType: X.bitcastConvertType,
+  convertElementType: X.convertElementType,
+  iota: X.iota,
+  // constants
+  pi: Math.PI,
+  e: Math.E,
+  inf: Infinity,
+  nan: NaN,
+} as const;
+
+export type NumpyNamespace = typeof np;
