@@ -12,7 +12,7 @@ import { CpuBackend } from "./backend/cpu/index.js";
 export { Array, tidy, memory, toBackend, type ArrayLike } from "./array.js";
 export { np } from "./ops/np.js";
 export type { Axis, ReduceOptions } from "./ops/index.js";
-export { type DType, DTYPES, promoteTypes, isFloat, isInt, itemsize } from "./dtype.js";
+export { type DType, type TypedArray, DTYPES, promoteTypes, isFloat, isInt, itemsize, typedArrayFor } from "./dtype.js";
 export { ShapedArray, RefType, type Shape, type Aval, shapeTuple } from "./aval.js";
 export { slice, Slice, IndexError, type Index, type IndexItem } from "./indexing.js";
 
