@@ -6,14 +6,18 @@
  * effects never appear here: trace discharges them into explicit inputs and
  * outputs, and `aliases` says which output may reuse which input's buffer.
  */
-import type { ShapedArray } from "./aval.js";
+import type { Aval, ShapedArray } from "./aval.js";
 import type { Primitive, Params } from "./primitive.js";
 
 let nextVarId = 0;
 
-export class Var {
+/**
+ * A program variable. Backends only see `Var<ShapedArray>`; before discharge,
+ * trace's programs may also have Ref-typed variables (`Var<Aval>`).
+ */
+export class Var<A extends Aval = ShapedArray> {
   readonly id = nextVarId++;
-  constructor(readonly aval: ShapedArray) {}
+  constructor(readonly aval: A) {}
 }
 
 /** A scalar constant inlined in a program. */
@@ -26,13 +30,13 @@ export class Literal {
   }
 }
 
-export type Atom = Var | Literal;
+export type Atom<A extends Aval = ShapedArray> = Var<A> | Literal;
 
-export interface Eqn {
+export interface Eqn<A extends Aval = ShapedArray> {
   readonly prim: Primitive;
   readonly params: Params;
-  readonly inputs: readonly Atom[];
-  readonly outputs: readonly Var[];
+  readonly inputs: readonly Atom<A>[];
+  readonly outputs: readonly Var<A>[];
 }
 
 /** Output `output` may be written into the buffer of input `input` (a ref's new value). */
@@ -41,44 +45,44 @@ export interface Alias {
   readonly output: number;
 }
 
-export interface Program {
-  readonly inputs: readonly Var[];
-  readonly eqns: readonly Eqn[];
-  readonly outputs: readonly Atom[];
+export interface Program<A extends Aval = ShapedArray> {
+  readonly inputs: readonly Var<A>[];
+  readonly eqns: readonly Eqn<A>[];
+  readonly outputs: readonly Atom<A>[];
   readonly aliases: readonly Alias[];
   /** For messages and lowering text. */
   readonly name?: string;
 }
 
-export function makeProgram(
-  inputs: readonly Var[],
-  eqns: readonly Eqn[],
-  outputs: readonly Atom[],
+export function makeProgram<A extends Aval = ShapedArray>(
+  inputs: readonly Var<A>[],
+  eqns: readonly Eqn<A>[],
+  outputs: readonly Atom<A>[],
   aliases: readonly Alias[] = [],
   name?: string,
-): Program {
+): Program<A> {
   return name === undefined ? { inputs, eqns, outputs, aliases } : { inputs, eqns, outputs, aliases, name };
 }
 
-const programIds = new WeakMap<Program, number>();
+const programIds = new WeakMap<object, number>();
 let nextProgramId = 0;
 /** A stable identity for a program object, used in cache keys of programs that nest it. */
-export function programId(p: Program): number {
+export function programId(p: Program<Aval>): number {
   let id = programIds.get(p);
   if (id === undefined) programIds.set(p, (id = nextProgramId++));
   return id;
 }
 
 /** Readable text of a program, jaxpr style. Variables are renamed a, b, c... in order. */
-export function programToString(p: Program, indent = ""): string {
-  const names = new Map<Var, string>();
-  const name = (a: Atom): string => {
+export function programToString(p: Program<Aval>, indent = ""): string {
+  const names = new Map<Var<Aval>, string>();
+  const name = (a: Atom<Aval>): string => {
     if (a instanceof Literal) return `${a.value}:${a.aval.dtype}`;
     let n = names.get(a);
     if (n === undefined) names.set(a, (n = varName(names.size)));
     return n;
   };
-  const decl = (v: Var) => `${name(v)}:${v.aval.str()}`;
+  const decl = (v: Var<Aval>) => `${name(v)}:${v.aval.str()}`;
   const lines: string[] = [];
   lines.push(`${indent}{ lambda ; ${p.inputs.map(decl).join(" ")}. let`);
   for (const e of p.eqns) {
@@ -108,6 +112,6 @@ function paramToString(v: unknown, indent: string): string {
   return String(v);
 }
 
-export function isProgram(v: unknown): v is Program {
+export function isProgram(v: unknown): v is Program<Aval> {
   return typeof v === "object" && v !== null && "eqns" in v && "inputs" in v && "outputs" in v;
 }
