@@ -1,6 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig } from "vitest/config";
+import { shared } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["source"] },
-  test: { include: ["test/**/*.test.ts"] },
-});
+export default mergeConfig(shared, defineConfig({ test: { include: ["test/**/*.test.ts"] } }));

@@ -1,11 +1,14 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, mergeConfig } from "vitest/config";
+import { shared } from "../../vitest.shared.js";
 
-export default defineConfig({
-  resolve: { conditions: ["source"] },
-  test: {
-    include: ["test/**/*.test.ts"],
-    // The memory test calls global.gc(); forks let us pass --expose-gc.
-    pool: "forks",
-    execArgv: ["--expose-gc"],
-  },
-});
+export default mergeConfig(
+  shared,
+  defineConfig({
+    test: {
+      include: ["test/**/*.test.ts"],
+      // The memory test calls global.gc(); forks let us pass --expose-gc.
+      pool: "forks",
+      execArgv: ["--expose-gc"],
+    },
+  }),
+);
