@@ -28,6 +28,11 @@ export class RefCell {
     public value: Array,
     public owned: boolean,
   ) {}
+  private _type: RefType | undefined;
+  refType(): RefType {
+    if (this._type?.inner !== this.value.aval) this._type = new RefType(this.value.aval);
+    return this._type;
+  }
   replace(next: Array, owned: boolean): void {
     const prev = this.value;
     this.value = next;
@@ -42,11 +47,21 @@ export class Ref {
   /** Where this ref was created (for error messages). */
   readonly site: CreationSite | undefined;
 
+  private readonly _aval: RefType;
+
   /** @internal Refs are made by `newRef`. */
-  constructor(readonly aval: RefType, trace: Trace, payload: unknown, site?: CreationSite) {
+  constructor(aval: RefType, trace: Trace, payload: unknown, site?: CreationSite) {
+    this._aval = aval;
     this._trace = trace;
     this._payload = payload;
     this.site = site;
+  }
+
+  /** `Ref{dtype[shape]}`; a concrete ref's type follows its current value (a jit write-back drops weak types, as JAX). */
+  get aval(): RefType {
+    const p = this._payload;
+    if (p instanceof RefCell && p.value.aval !== this._aval.inner) return p.refType();
+    return this._aval;
   }
 
   get shape(): Shape {
