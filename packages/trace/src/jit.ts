@@ -28,6 +28,7 @@ import { dischargeJaxpr, type Discharged } from "./discharge.js";
 import { ValueError, argPath, describeFn, fnInfo, transformSite, type FnInfo } from "./errors.js";
 import { atomOf, isStaging, stageFlat, type Jaxpr } from "./staging.js";
 import { lowerToStableHlo, type LowerOptions } from "./lower.js";
+import { dce } from "./dce.js";
 
 export interface JitOptions {
   /** Positions of arguments that are static (hashed into the cache key, not traced). */
@@ -89,7 +90,7 @@ export function jit<F extends (...args: any[]) => any>(fn: F, opts: JitOptions =
     const { staged, outTree } = stageCall(fn, info, flat, opts, "jit");
     const discharged = dischargeJaxpr(staged.jaxpr, info.name);
     const backend = getBackend();
-    return { staged, discharged, outTree, backend, exe: backend.compile(discharged.program) };
+    return { staged, discharged, outTree, backend, exe: backend.compile(dce(discharged.program)) };
   };
 
   const call = (...args: unknown[]): unknown => {
@@ -108,10 +109,11 @@ export function jit<F extends (...args: any[]) => any>(fn: F, opts: JitOptions =
     const flat = flatten(args);
     const { staged } = stageCall(fn, info, flat, opts, "jit");
     const d = dischargeJaxpr(staged.jaxpr, info.name);
+    const program = dce(d.program);
     return {
       jaxpr: staged.jaxpr,
-      program: d.program,
-      asText: (o?: LowerOptions) => lowerToStableHlo(d.program, { name: `jit_${info.name}`, ...o }),
+      program,
+      asText: (o?: LowerOptions) => lowerToStableHlo(program, { name: `jit_${info.name}`, ...o }),
     };
   };
   return jitted;
