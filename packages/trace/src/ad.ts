@@ -37,6 +37,30 @@ export function defNonDiff(...ps: Primitive<any>[]): void {
   for (const p of ps) p.rules.set("nondiff", true);
 }
 
+/**
+ * Which outputs depend differentiably on the active inputs. Without a rule,
+ * every float output of an equation with an active input is active; the
+ * sub-program primitives (scan, cond, while, jit_call) refine this, so a
+ * plumbing ref threaded through a loop carry is not taken for a
+ * differentiated value.
+ */
+export type ActivityRule = (activeIns: readonly boolean[], params: Params) => boolean[];
+export function defActivity(p: Primitive<any>, rule: ActivityRule): void {
+  p.rules.set("activity", rule);
+}
+
+/** Whether outputs of `p` (with `params`) never carry a derivative. */
+export function isNonDiff(p: Primitive, params: Params): boolean {
+  return nonDiff(p, params);
+}
+
+/** Output activity of one equation given its inputs' activity (see `ActivityRule`). */
+export function outputActivity(p: Primitive, params: Params, activeIns: readonly boolean[], nOut: number): boolean[] {
+  if (nonDiff(p, params) || !activeIns.some((a) => a)) return new globalThis.Array<boolean>(nOut).fill(false);
+  const rule = p.rules.get("activity") as ActivityRule | undefined;
+  return rule ? rule(activeIns, params) : new globalThis.Array<boolean>(nOut).fill(true);
+}
+
 function nonDiff(p: Primitive, params: Params): boolean {
   return p.rules.get("nondiff") === true || (p.name === "copy" && params["stopGradient"] === true);
 }
@@ -71,14 +95,17 @@ export function vjpProgram(p: Program, args: readonly Value[], diff: readonly bo
     const ins = e.inputs.map((a) => env.read(a)) as Array[];
     const outs = bind(e.prim, ins, e.params) as Array[];
     e.outputs.forEach((v, i) => env.write(v, outs[i]!));
-    const isActive = !nonDiff(e.prim, e.params) && e.inputs.some((a) => a instanceof Var && active.has(a));
+    const activeIns = e.inputs.map((a) => a instanceof Var && active.has(a));
+    const isActive = !nonDiff(e.prim, e.params) && activeIns.some((a) => a);
     if (isActive) {
+      const outActive = outputActivity(e.prim, e.params, activeIns, e.outputs.length);
       let any = false;
-      for (const o of e.outputs)
-        if (isFloat(o.aval.dtype)) {
+      e.outputs.forEach((o, i) => {
+        if (outActive[i] && isFloat(o.aval.dtype)) {
           active.add(o);
           any = true;
         }
+      });
       if (any) tape.push({ inputs: e.inputs, outputs: e.outputs, prim: e.prim, params: e.params, ins, outs });
     }
   }
