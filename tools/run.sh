@@ -27,7 +27,7 @@ case "${1:-}" in
   test)
     # Each package's vitest writes .vitest-report.json; .ci/run sums them.
     find packages apps tools -name .vitest-report.json -not -path '*/node_modules/*' -delete 2>/dev/null || true
-    pnpm turbo run typecheck test --output-logs=new-only
+    pnpm turbo run typecheck test --continue --output-logs=new-only
     ;;
   *)
     echo "usage: tools/run.sh demo|test" >&2
