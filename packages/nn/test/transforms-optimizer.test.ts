@@ -100,7 +100,7 @@ describe("Optimizer", () => {
     const k2 = m.kernel.value.toJs() as number[][];
     expect(k2[0]![0]).toBeCloseTo(k0[0]![0]! - 1, 5);
     expect(k2[1]![0]).toBeCloseTo(k0[1]![0]! - 2, 5);
-    expect(m.bias.value.toJs()).toEqual([-1]);
+    expect(m.bias!.value.toJs()).toEqual([-1]);
   });
 });
 
@@ -124,7 +124,7 @@ describe("a whole Block", () => {
         plus[idx]! += eps;
         minus[idx]! -= eps;
         const at = (d: Float32Array) =>
-          (lossOf(nn.mapState(params, (w, path) => (nn.filterPredicate((p) => p.join(".") === flat[k]!.path.join("."))(path, w) ? (w as nn.Variable).replace(np.array(Array.from(d)).astype("float32").reshape(v.shape)) : w))).item() as number);
+          (lossOf(nn.mapState(params, (w, path) => (nn.filterPredicate((p) => p.join(".") === flat[k]!.path.join("."))(path, w) ? (w as nn.Variable).replace(np.array(globalThis.Array.from(d)).astype("float32").reshape(v.shape)) : w))).item() as number);
         const fd = (at(plus) - at(minus)) / (2 * eps);
         expect(Math.abs(gv[idx]! - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
       }
