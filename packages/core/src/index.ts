@@ -68,4 +68,8 @@ export { indexGet, indexUpdate, normalizeIndex, indexedShape, type Indexer, type
 export { captureSite, registerInternalFrames } from "./site.js";
 export { formatRepr, formatValues, formatShapeDtype } from "./format.js";
 
+
+
+// ---- extension API: the target-independent fusion planner (for backend packages) ----
+export * as fusion from "./fusion/index.js";
 registerBackend("cpu", () => new CpuBackend(), { priority: 0 });
