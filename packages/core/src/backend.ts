@@ -18,6 +18,8 @@ export interface BufferHandle {
 /** A compiled program, opaque to everyone but its backend. */
 export interface Executable {
   readonly program: Program;
+  /** The generated code (JS, WGSL...) for inspection, where the backend can show it. */
+  describe?(): string;
 }
 
 export interface Backend {

@@ -47,8 +47,11 @@ export interface Lowered {
   readonly jaxpr: Jaxpr;
   /** The pure program the backend compiles, with ref aliases. */
   readonly program: Program;
-  /** StableHLO-style text of the compiled program. */
-  asText(opts?: LowerOptions): string;
+  /**
+   * StableHLO-style text of the compiled program; with `{ backend: "webgpu" }`
+   * (or "cpu"), the code that backend generates for it instead.
+   */
+  asText(opts?: LowerOptions & { backend?: string }): string;
 }
 
 export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => ReturnType<F>) & {
@@ -113,7 +116,13 @@ export function jit<F extends (...args: any[]) => any>(fn: F, opts: JitOptions =
     return {
       jaxpr: staged.jaxpr,
       program,
-      asText: (o?: LowerOptions) => lowerToStableHlo(program, { name: `jit_${info.name}`, ...o }),
+      asText: (o?: LowerOptions & { backend?: string }) => {
+        if (o?.backend === undefined) return lowerToStableHlo(program, { name: `jit_${info.name}`, ...o });
+        // The backend's own generated code (WGSL kernels on webgpu, JS on cpu).
+        const exe = getBackend(o.backend).compile(program);
+        if (!exe.describe) throw new Error(`lower(...).asText: the ${o.backend} backend cannot show its generated code`);
+        return exe.describe();
+      },
     };
   };
   return jitted;

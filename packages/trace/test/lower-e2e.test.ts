@@ -50,3 +50,4 @@ describe("lowering jitted programs end to end", () => {
     expect(makeJaxpr(g)(np.ones([4, 3])).toString()).toContain("exp");
   });
 });
+
