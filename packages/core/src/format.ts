@@ -11,6 +11,7 @@
  * columns, common number of fractional digits or common scientific layout),
  * long rows wrap and large arrays are summarised with `...`.
  */
+import { shapeSize, shapeTuple, stridesOf } from "./aval.js";
 import type { DType } from "./dtype.js";
 
 export interface FormatOptions {
@@ -390,21 +391,6 @@ function valueReader(data: ArrayLike<number>, dtype: DType): (i: number) => numb
   }
 }
 
-function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function stridesOf(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= shape[i]!;
-  }
-  return st;
-}
 
 /** Flat indices of the elements that a (possibly summarised) print shows, like numpy's `_leading_trailing`. */
 function shownIndices(shape: readonly number[], summarize: boolean, edge: number): number[] {
@@ -529,10 +515,7 @@ function array2string(
 // ---- public API -------------------------------------------------------------
 
 /** Python's repr of a shape tuple: `()`, `(3,)`, `(2, 3)`. */
-export function formatShape(shape: readonly number[]): string {
-  if (shape.length === 1) return `(${shape[0]},)`;
-  return `(${shape.join(", ")})`;
-}
+export const formatShape = shapeTuple;
 
 /**
  * numpy's `str()` of an array, i.e. what `print(jax_array)` shows:

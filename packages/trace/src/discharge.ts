@@ -28,7 +28,7 @@ import {
   type Value,
   type Var,
 } from "@refs/core";
-import { Env } from "./eval.js";
+import { Env, evalProgram } from "./eval.js";
 import { stageFlat, valueAval, type Jaxpr } from "./staging.js";
 
 /** A ref's current value while a program is being discharged. */
@@ -176,15 +176,7 @@ function permuteProgram(inner: Program, inOrder: readonly number[], outOrder: re
   return staged.jaxpr as Program;
 }
 
-function evalPure(p: Program, args: readonly Value[]): Value[] {
-  const env = new Env();
-  p.inputs.forEach((v, i) => env.write(v, args[i]!));
-  for (const e of p.eqns) {
-    const outs = bind(e.prim, e.inputs.map((a) => env.read(a)), e.params);
-    e.outputs.forEach((v, i) => env.write(v, outs[i]!));
-  }
-  return p.outputs.map((a) => env.read(a));
-}
+const evalPure = (p: Program, args: readonly Value[]): Value[] => evalProgram(p, args);
 
 const range = (a: number, b: number) => globalThis.Array.from({ length: b - a }, (_, i) => a + i);
 
