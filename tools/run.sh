@@ -20,9 +20,13 @@ pnpm install --frozen-lockfile --reporter=silent
 
 case "${1:-}" in
   demo)
+    # The reference program, then a real training run (flags go to apps/mnist,
+    # e.g. `npm run demo -- --backend webgpu --epochs 2`).
     shift
-    pnpm turbo run build --filter=@refs/notebook... --output-logs=errors-only
-    pnpm --filter @refs/notebook start "$@"
+    pnpm turbo run build --filter=@refs/notebook... --filter=@refs/mnist... --output-logs=errors-only
+    node apps/notebook/dist/main.js
+    echo
+    node apps/mnist/dist/main.js "$@"
     ;;
   test)
     # Each package's vitest writes .vitest-report.json; .ci/run sums them.
