@@ -118,15 +118,20 @@ export function parseArgs(argv: readonly string[]): TrainOptions | null {
   return opts;
 }
 
-/** Select the compute backend; webgpu loads @refs/gpu on demand. */
-export async function useBackend(backend: "cpu" | "webgpu"): Promise<void> {
+// A variable specifier: @refs/gpu is optional and may not exist at build time.
+const gpuPackage = "@refs/gpu";
+const importGpu = (): Promise<unknown> => import(gpuPackage);
+
+/** Select the compute backend; webgpu loads @refs/gpu on demand (through `load`, replaceable in tests). */
+export async function useBackend(backend: "cpu" | "webgpu", load: () => Promise<unknown> = importGpu): Promise<void> {
   if (backend === "webgpu") {
-    // A variable specifier: @refs/gpu is optional and may not exist at build time.
-    const gpuPackage = "@refs/gpu";
     try {
-      await import(gpuPackage);
-    } catch {
-      throw new UsageError("--backend webgpu needs @refs/gpu, which is not installed");
+      await load();
+    } catch (e) {
+      const err = e as { code?: unknown; message?: unknown };
+      const notFound = (err.code === "ERR_MODULE_NOT_FOUND" || err.code === "MODULE_NOT_FOUND") && String(err.message).includes(gpuPackage);
+      if (notFound) throw new UsageError("--backend webgpu needs @refs/gpu, which is not installed");
+      throw new Error(`--backend webgpu: loading @refs/gpu failed: ${String(err.message ?? e)}`, { cause: e });
     }
   }
   await setBackend(backend);
@@ -215,21 +220,22 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
     const status = (i: number) => {
       const secs = (performance.now() - te) / 1000;
       const rate = secs > 0 ? (i * batchSize) / secs : 0;
-      const mean = i > 0 ? sum / i : NaN;
+      const mean = i > 0 ? (sum / i).toFixed(4) : "-".padStart(6);
       const width = String(stepsPerEpoch).length;
       return (
         `epoch ${epoch + 1}/${opts.epochs} ${bar(i, stepsPerEpoch)} ${String(i).padStart(width)}/${stepsPerEpoch}` +
-        `  loss ${mean.toFixed(4)}  ${fmtInt(rate)} ex/s`
+        `  loss ${mean}  ${fmtInt(rate)} ex/s`
       );
     };
-    if (tty) log(`\r${status(0)}`);
+    // On a TTY: one line per epoch, redrawn in place (\x1b[K clears what a longer previous draw left).
+    if (tty) log(`\r${status(0)}\x1b[K`);
     for (let i = 0; i < stepsPerEpoch; i++) {
       const [x, y] = batchAt(trainSet, order.subarray(i * batchSize, (i + 1) * batchSize));
       const loss = (trainStep(model, optimizer, x, y) as Array).item() as number;
       losses.push(loss);
       sum += loss;
       step++;
-      if (tty) log(`\r${status(i + 1)}`);
+      if (tty) log(`\r${status(i + 1)}\x1b[K`);
       else if ((i + 1) % logEvery === 0 || i + 1 === stepsPerEpoch) log(`${status(i + 1)}  (step ${step}/${totalSteps})\n`);
     }
     if (tty) log("\n");
