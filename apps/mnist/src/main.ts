@@ -155,9 +155,10 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
     if (!opts.quiet) out.write(s);
   };
 
-  await useBackend(opts.backend);
-
   // ---- data -------------------------------------------------------------------------
+  // Shuffles are host-side bookkeeping: compute them on the CPU backend, before
+  // switching to the compute backend (which may only read data asynchronously).
+  await useBackend("cpu");
   const data = loadMnist({ seed: opts.seed, testSize: opts.testSize ?? 2000 });
   let trainSet: Split = data.train;
   if (opts.limit !== null && opts.limit < trainSet.n) {
@@ -172,6 +173,9 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
   // Drop the last partial batch: every step then has the same shapes and reuses one compiled program.
   const stepsPerEpoch = Math.floor(trainSet.n / batchSize);
   const totalSteps = stepsPerEpoch * opts.epochs;
+  const shuffleKey = random.foldIn(random.key(opts.seed), 1);
+  const orders = globalThis.Array.from({ length: opts.epochs }, (_, epoch) => permutation(random.foldIn(shuffleKey, epoch), trainSet.n));
+  await useBackend(opts.backend);
 
   // ---- model and optimizer, holding refs --------------------------------------------
   const [model, optimizer] = nn.useRefs(true, () => {
@@ -210,11 +214,10 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
   // ---- training ------------------------------------------------------------------------
   const losses: number[] = [];
   const epochLosses: number[] = [];
-  const shuffleKey = random.foldIn(random.key(opts.seed), 1);
   let step = 0;
   model.train();
   for (let epoch = 0; epoch < opts.epochs; epoch++) {
-    const order = permutation(random.foldIn(shuffleKey, epoch), trainSet.n);
+    const order = orders[epoch]!;
     const te = performance.now();
     let sum = 0;
     const status = (i: number) => {
@@ -231,7 +234,7 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
     if (tty) log(`\r${status(0)}\x1b[K`);
     for (let i = 0; i < stepsPerEpoch; i++) {
       const [x, y] = batchAt(trainSet, order.subarray(i * batchSize, (i + 1) * batchSize));
-      const loss = (trainStep(model, optimizer, x, y) as Array).item() as number;
+      const loss = (await (trainStep(model, optimizer, x, y) as Array).data())[0]!;
       losses.push(loss);
       sum += loss;
       step++;
@@ -250,7 +253,7 @@ export async function train(options: Partial<TrainOptions> = {}): Promise<TrainR
     const end = Math.min(start + evalBatch, testSet.n);
     const idx = new Int32Array(end - start).map((_, k) => start + k);
     const [x, y] = batchAt(testSet, idx);
-    correct += (evalStep(model, x, y) as Array).item() as number;
+    correct += (await (evalStep(model, x, y) as Array).data())[0]!;
   }
   model.train();
 
