@@ -8,8 +8,11 @@
  *
  * Numerics: float32 arithmetic is exact float32 (every intermediate rounded
  * with Math.fround, no FMA), integers wrap. Reductions (sum, prod), cumsum and
- * matmul of float32 accumulate in float64 and round once at the end: more
+ * small float32 matmuls accumulate in float64 and round once at the end: more
  * accurate than sequential float32 accumulation, and order independent.
+ * Larger float32 matmuls (M*N*K >= 32^3) run a WebAssembly SIMD kernel that
+ * accumulates in float32 (possibly fused multiply-add with relaxed SIMD);
+ * see matmul.ts and `setCpuMatmulImpl`.
  */
 import type { ShapedArray } from "../../aval.js";
 import type { Backend, BufferHandle, Executable } from "../../backend.js";
@@ -20,7 +23,8 @@ import { compileKernel } from "./codegen.js";
 import { makeRoutine, type RoutineFn } from "./routines.js";
 
 export { threefry2x32Scalar, erf32, erfInv32 } from "./scalar.js";
-export { sgemm, batchedMatmul } from "./matmul.js";
+export { sgemm, batchedMatmul, setCpuMatmulImpl, type CpuMatmulImpl } from "./matmul.js";
+export { wasmSgemmAvailable, wasmSgemmRelaxed, setWasmSgemmThreads } from "./wasm/sgemm.js";
 
 class CpuBuffer implements BufferHandle {
   declare readonly __bufferHandle?: never;

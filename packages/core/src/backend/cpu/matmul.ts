@@ -5,14 +5,56 @@
  * float32 GEMM: cache-blocked (KC x MC blocks of A, KC x N panels of B,
  * packed into float64 panels of 4 rows / 4 columns), register-tiled 4x4
  * micro-kernel, accumulation in float64 (rounded to float32 once per output).
- * Integer GEMM is a plain i-k-j loop with wrapping arithmetic. This file is
- * self-contained so a Wasm SIMD kernel can replace `sgemm` later.
+ * Integer GEMM is a plain i-k-j loop with wrapping arithmetic.
+ *
+ * float32 GEMMs with M*N*K >= WASM_MIN_FLOPS (per batch entry) go to the
+ * WebAssembly SIMD kernel in ./wasm (float32 accumulation, multi-threaded over
+ * workers where possible) when the runtime supports it, reading strided
+ * (e.g. transposed) operands directly; `setCpuMatmulImpl` or the
+ * REFS_CPU_MATMUL environment variable ("js" | "wasm" | "auto") forces a path.
  */
 import { shapeSize, stridesOf, type Shape } from "../../aval.js";
 import type { DType, TypedArray } from "../../dtype.js";
 import type { DotGeneralParams } from "../../primitives.js";
 import type { Eqn } from "../../program.js";
 import type { RoutineFn } from "./routines.js";
+import { wasmSgemmBatched } from "./wasm/sgemm.js";
+
+export type CpuMatmulImpl = "auto" | "js" | "wasm";
+
+/** Per batch entry, M*N*K at or above which float32 GEMMs use the Wasm kernel (it is ~5x faster already at 32^3). */
+const WASM_MIN_FLOPS = 32 * 32 * 32;
+
+function envImpl(): CpuMatmulImpl {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.REFS_CPU_MATMUL;
+  return v === "js" || v === "wasm" ? v : "auto";
+}
+let matmulImpl: CpuMatmulImpl = envImpl();
+
+/**
+ * Choose the float32 matmul kernel: "js" (float64 accumulation), "wasm" (SIMD,
+ * at every size; falls back to JS where Wasm SIMD is unavailable) or "auto".
+ * Returns the previous setting.
+ */
+export function setCpuMatmulImpl(impl: CpuMatmulImpl): CpuMatmulImpl {
+  const prev = matmulImpl;
+  matmulImpl = impl;
+  return prev;
+}
+
+function useWasm(M: number, N: number, K: number): boolean {
+  return matmulImpl === "wasm" || (matmulImpl === "auto" && M * N * K >= WASM_MIN_FLOPS);
+}
+
+/**
+ * The stride (in elements) of the index that flattens `axes` (in this order,
+ * row-major) of an array with strides `st`, when those axes are consecutive
+ * and increasing in memory order; null otherwise. No axes: stride 0.
+ */
+function groupStride(st: readonly number[], axes: readonly number[]): number | null {
+  for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1]! + 1) return null;
+  return axes.length === 0 ? 0 : st[axes[axes.length - 1]!]!;
+}
 
 /** Row-major copy of `src` (shape `shape`) with axes permuted (out axis i = in axis perm[i]). */
 export function permuteCopy(src: TypedArray, shape: Shape, perm: readonly number[]): TypedArray {
@@ -150,6 +192,7 @@ export function batchedMatmul(
   K: number,
 ): void {
   if (dtype === "float32") {
+    if (useWasm(M, N, K) && wasmSgemmBatched(A, Bm, out as Float32Array, B, M, N, K)) return;
     const C = new Float64Array(M * N);
     for (let b = 0; b < B; b++) {
       C.fill(0);
@@ -189,10 +232,21 @@ export function dotGeneralRoutine(e: Eqn): RoutineFn {
   const K = shapeSize(lhsContracting.map((d) => la.shape[d]!));
   const N = shapeSize(rFree.map((d) => ra.shape[d]!));
   const dtype = e.outputs[0]!.aval.dtype;
+  // float32 operands whose batch / free / contracting axes each flatten to one
+  // stride (row-major, transposed, ...) go to the Wasm kernel without a copy.
+  const ls = stridesOf(la.shape);
+  const rs = stridesOf(ra.shape);
+  const a3 = [groupStride(ls, lhsBatch), groupStride(ls, lFree), groupStride(ls, lhsContracting)];
+  const b3 = [groupStride(rs, rhsBatch), groupStride(rs, rhsContracting), groupStride(rs, rFree)];
+  const direct =
+    dtype === "float32" && a3.every((x) => x !== null) && b3.every((x) => x !== null)
+      ? { a: a3 as [number, number, number], b: b3 as [number, number, number] }
+      : undefined;
   return (ins, alloc) => {
+    const out = alloc(0);
+    if (direct && useWasm(M, N, K) && wasmSgemmBatched(ins[0]!, ins[1]!, out as Float32Array, B, M, N, K, direct)) return [out];
     const A = permuteCopy(ins[0]!, la.shape, lPerm);
     const Bm = permuteCopy(ins[1]!, ra.shape, rPerm);
-    const out = alloc(0);
     batchedMatmul(dtype, A, Bm, out, B, M, N, K);
     return [out];
   };

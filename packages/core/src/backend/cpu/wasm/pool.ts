@@ -1,0 +1,189 @@
+/**
+ * A synchronous fork-join pool for the Wasm GEMM: worker threads instantiate
+ * the same module on the same shared `WebAssembly.Memory`, and take job
+ * indices from a SharedArrayBuffer queue.
+ *
+ * Protocol (Int32Array `ctrl` over a SharedArrayBuffer):
+ *   SEQ   generation counter; workers sleep in Atomics.wait(ctrl, SEQ, seen)
+ *   NEXT  (gen & 0x7fff) << 16 | next unclaimed job index; claimed by CAS
+ *   DONE  finished jobs; the caller sleeps on it until DONE == TOTAL
+ *   TOTAL, JOBS (byte address of the job records), REC_BYTES (record size)
+ *   ONLINE, WORKER_JOBS: workers started / jobs run by workers (statistics)
+ * The caller writes the parameters, then NEXT, then bumps SEQ and notifies;
+ * it claims jobs itself like any worker (so the run completes even if no
+ * worker ever wakes up), waits for DONE == TOTAL, and finally closes NEXT
+ * (index 0xffff) so that a late worker can never claim a job against the next
+ * run's parameters. A worker only runs a job whose CAS succeeded on its own
+ * generation, which implies the parameters it read are that generation's.
+ *
+ * Node: worker_threads (unref'd, so they never keep the process alive).
+ * Browsers: nested dedicated Web Workers, only when the caller itself runs in
+ * a cross-origin-isolated worker; on the browser main thread Atomics.wait is
+ * not allowed, so there is no pool there and the GEMM runs single-threaded.
+ */
+
+export const SEQ = 0, NEXT = 1, DONE = 2, TOTAL = 3, JOBS = 4, ERROR = 7, REC_BYTES = 8, ONLINE = 9, WORKER_JOBS = 10;
+const CTRL_WORDS = 16;
+const CLOSED = 0xffff;
+
+/** Worker body; expects `module`, `memory`, `ctrl` (SharedArrayBuffer), `id` in scope. */
+const LOOP_SRC = `
+const inst = new WebAssembly.Instance(module, { e: { m: memory } });
+const job = inst.exports.job;
+const c = new Int32Array(ctrl);
+let seen = Atomics.load(c, ${SEQ});
+Atomics.add(c, ${ONLINE}, 1);
+for (;;) {
+  for (let i = 0; i < 20000 && Atomics.load(c, ${SEQ}) === seen; i++);
+  Atomics.wait(c, ${SEQ}, seen);
+  seen = Atomics.load(c, ${SEQ});
+  const g = seen & 0x7fff;
+  const total = Atomics.load(c, ${TOTAL});
+  const jobs = Atomics.load(c, ${JOBS});
+  const rec = Atomics.load(c, ${REC_BYTES});
+  for (;;) {
+    const v = Atomics.load(c, ${NEXT});
+    if ((v >>> 16) !== g || (v & 0xffff) >= total) break;
+    if (Atomics.compareExchange(c, ${NEXT}, v, v + 1) !== v) continue;
+    try {
+      job(jobs + (v & 0xffff) * rec);
+    } catch (e) {
+      Atomics.store(c, ${ERROR}, 1);
+    }
+    Atomics.add(c, ${WORKER_JOBS}, 1);
+    if (Atomics.add(c, ${DONE}, 1) + 1 === total) Atomics.notify(c, ${DONE});
+  }
+}
+`;
+
+const NODE_WORKER_SRC = `const { workerData } = require("node:worker_threads");
+const { module, memory, ctrl, id } = workerData;
+${LOOP_SRC}`;
+
+const WEB_WORKER_SRC = `onmessage = (ev) => {
+  onmessage = null;
+  const { module, memory, ctrl, id } = ev.data;
+  ${LOOP_SRC}
+};`;
+
+export interface Pool {
+  /** Threads including the caller. */
+  readonly threads: number;
+  /** Runs jobs 0..total-1 (`job(jobs + i * recBytes)` in some thread), blocking until all are done. */
+  run(job: (rec: number) => void, total: number, jobs: number, recBytes: number): void;
+  /** Workers started so far, and jobs they have run. */
+  stats(): { online: number; workerJobs: number };
+  terminate(): void;
+}
+
+interface Terminable {
+  terminate(): unknown;
+}
+
+type Proc = { getBuiltinModule?: (id: string) => unknown; versions?: { node?: string }; env?: Record<string, string | undefined> };
+
+/** Total threads to use (caller included): min(availableParallelism, 4), or REFS_CPU_THREADS. */
+export function defaultThreads(): number {
+  const g = globalThis as { process?: Proc; navigator?: { hardwareConcurrency?: number } };
+  let cores = 1;
+  const os = g.process?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number; cpus(): unknown[] } | undefined;
+  if (os) cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length;
+  else if (g.navigator?.hardwareConcurrency) cores = g.navigator.hardwareConcurrency;
+  const env = Number(g.process?.env?.REFS_CPU_THREADS ?? "");
+  if (Number.isFinite(env) && env >= 1) return Math.min(Math.floor(env), 64);
+  return Math.max(1, Math.min(cores, 4));
+}
+
+/** Whether this thread may block in Atomics.wait and share Wasm memory with workers. */
+export function canBlockAndShare(): boolean {
+  const g = globalThis as {
+    SharedArrayBuffer?: unknown;
+    crossOriginIsolated?: boolean;
+    process?: Proc;
+    WorkerGlobalScope?: unknown;
+    Worker?: unknown;
+  };
+  if (typeof g.SharedArrayBuffer !== "function" || typeof Atomics === "undefined") return false;
+  if (g.process?.versions?.node) return typeof g.process.getBuiltinModule === "function";
+  // Browser: only inside a cross-origin-isolated worker that can itself start workers.
+  return g.crossOriginIsolated === true && typeof g.WorkerGlobalScope !== "undefined" && typeof g.Worker === "function";
+}
+
+/** Starts `threads - 1` workers on `module` / `memory`; null where that is impossible. */
+export function createPool(module: object, memory: object, threads: number): Pool | null {
+  if (threads <= 1 || !canBlockAndShare()) return null;
+  const ctrlBuf = new SharedArrayBuffer(CTRL_WORDS * 4);
+  const ctrl = new Int32Array(ctrlBuf);
+  ctrl[NEXT] = CLOSED;
+  const workers: Terminable[] = [];
+  const g = globalThis as {
+    process?: Proc;
+    Worker?: new (url: string) => Terminable & { postMessage(m: unknown): void };
+    Blob?: new (parts: string[], o: object) => object;
+    URL?: { createObjectURL(b: object): string };
+  };
+  try {
+    if (g.process?.versions?.node) {
+      const wt = g.process.getBuiltinModule?.("node:worker_threads") as
+        | { Worker: new (src: string, opts: object) => Terminable & { unref(): void } }
+        | undefined;
+      if (!wt) return null;
+      for (let id = 1; id < threads; id++) {
+        const w = new wt.Worker(NODE_WORKER_SRC, { eval: true, workerData: { module, memory, ctrl: ctrlBuf, id } });
+        w.unref();
+        workers.push(w);
+      }
+    } else {
+      if (!g.Worker || !g.Blob || !g.URL) return null;
+      const url = g.URL.createObjectURL(new g.Blob([WEB_WORKER_SRC], { type: "text/javascript" }));
+      for (let id = 1; id < threads; id++) {
+        const w = new g.Worker(url);
+        w.postMessage({ module, memory, ctrl: ctrlBuf, id });
+        workers.push(w);
+      }
+    }
+  } catch {
+    for (const w of workers) w.terminate();
+    return null;
+  }
+  let gen = 0;
+  return {
+    threads,
+    run(job, total, jobs, recBytes) {
+      if (total >= CLOSED) throw new Error("wasm sgemm pool: too many jobs");
+      gen = (gen + 1) & 0x7fff;
+      Atomics.store(ctrl, TOTAL, total);
+      Atomics.store(ctrl, JOBS, jobs);
+      Atomics.store(ctrl, REC_BYTES, recBytes);
+      Atomics.store(ctrl, DONE, 0);
+      Atomics.store(ctrl, ERROR, 0);
+      Atomics.store(ctrl, NEXT, gen << 16);
+      Atomics.add(ctrl, SEQ, 1);
+      Atomics.notify(ctrl, SEQ);
+      for (;;) {
+        const v = Atomics.load(ctrl, NEXT);
+        if ((v & 0xffff) >= total) break;
+        if (Atomics.compareExchange(ctrl, NEXT, v, v + 1) !== v) continue;
+        try {
+          job(jobs + (v & 0xffff) * recBytes);
+        } catch {
+          Atomics.store(ctrl, ERROR, 1); // keep going: workers must be done before we return
+        }
+        Atomics.add(ctrl, DONE, 1);
+      }
+      for (let spins = 0; ; spins++) {
+        const d = Atomics.load(ctrl, DONE);
+        if (d >= total) break;
+        if (spins > 1000) Atomics.wait(ctrl, DONE, d);
+      }
+      Atomics.store(ctrl, NEXT, CLOSED);
+      if (Atomics.load(ctrl, ERROR)) throw new Error("wasm sgemm: a job failed");
+    },
+    stats() {
+      return { online: Atomics.load(ctrl, ONLINE), workerJobs: Atomics.load(ctrl, WORKER_JOBS) };
+    },
+    terminate() {
+      for (const w of workers) w.terminate();
+    },
+  };
+}
