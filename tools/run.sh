@@ -28,6 +28,11 @@ case "${1:-}" in
     echo
     node apps/mnist/dist/main.js "$@"
     ;;
+  bench)
+    shift
+    pnpm turbo run build --filter=@refs/bench... --output-logs=errors-only
+    node apps/bench/dist/main.js "$@"
+    ;;
   test)
     # Each package's vitest writes .vitest-report.json; .ci/run sums them.
     find packages apps tools -name .vitest-report.json -not -path '*/node_modules/*' -delete 2>/dev/null || true
