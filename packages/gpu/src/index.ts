@@ -94,7 +94,7 @@ interface Step {
   readonly source: string;
 }
 
-type AliasMode = "inplace" | "copy" | "same";
+type AliasMode = fusion.AliasMode;
 
 interface Compiled {
   pipeline: GPUComputePipeline;
@@ -302,53 +302,10 @@ ${mainHeader(N)}
   }
 
   private analyseAliases(): void {
-    const p = this.program;
-    const used = new Set<number>();
-    for (const al of p.aliases) {
-      const xv = p.inputs[al.input];
-      const y = p.outputs[al.output];
-      if (!xv || !y || used.has(al.input)) continue;
-      if (y.aval.dtype !== xv.aval.dtype || y.aval.size !== xv.aval.size) continue;
-      used.add(al.input);
-      const slot = y instanceof Var ? (this.slots.get(y) ?? -1) : -1;
-      let mode: AliasMode = "copy";
-      if (y === xv) mode = "same";
-      else if (y instanceof Var && !p.inputs.includes(y) && this.safeInPlace(xv, y)) mode = "inplace";
-      this.aliasInfo.push({ input: al.input, output: al.output, mode, slot });
+    for (const al of fusion.planAliases(this.program, this.planSteps)) {
+      const slot = al.out ? (this.slots.get(al.out) ?? -1) : -1;
+      this.aliasInfo.push({ input: al.input, output: al.output, mode: al.mode, slot });
     }
-  }
-
-  private safeInPlace(xv: Var, y: Var): boolean {
-    const p = this.program;
-    if (p.outputs.filter((o) => o === y).length !== 1) return false;
-    if (p.outputs.includes(xv)) return false;
-    if (p.inputs.filter((v) => v === xv).length !== 1) return false;
-    const xs = this.slots.get(xv)!;
-    const ys = this.slots.get(y)!;
-    const si = this.steps.findIndex((s) => s.writes.includes(ys));
-    if (si < 0) return false;
-    for (let i = si + 1; i < this.steps.length; i++) if (this.steps[i]!.reads.includes(xs)) return false;
-    const step = this.steps[si]!;
-    if (!step.reads.includes(xs)) return true;
-    const ps = this.planSteps[si]!;
-    if (ps.kind === "kernel") {
-      if (ps.reduce) return false;
-      const k = ps.inputs.indexOf(xv);
-      const ok = (e: fusion.Exp): boolean => {
-        if (e.k === "load") return (e.input !== k || (e.index.k === "var" && e.index.name === "i")) && ok(e.index);
-        if (e.k === "op") return e.args.every(ok);
-        return true;
-      };
-      return ps.outputs.every((o) => ok(o.exp));
-    }
-    const e = ps.eqn;
-    const n = e.prim.name;
-    return (
-      (n === "dynamic_update_slice" || n === "scatter" || n === "scatter_add") &&
-      e.inputs[0] === xv &&
-      e.outputs[0] === y &&
-      e.inputs.filter((a) => a === xv).length === 1
-    );
   }
 
   /**

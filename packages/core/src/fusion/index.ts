@@ -1,2 +1,3 @@
 export * from "./ir.js";
 export * from "./plan.js";
+export * from "./aliases.js";

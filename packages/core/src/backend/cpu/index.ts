@@ -18,6 +18,7 @@ import type { ShapedArray } from "../../aval.js";
 import type { Backend, BufferHandle, Executable } from "../../backend.js";
 import { castScalar, typedArrayFor, type DType, type TypedArray } from "../../dtype.js";
 import { describePlan, planProgram, type Kernel, type Plan } from "../../fusion/plan.js";
+import { planAliases, type AliasMode } from "../../fusion/aliases.js";
 import { Literal, Var, type Atom, type Eqn, type Program } from "../../program.js";
 import { compileKernel } from "./codegen.js";
 import { makeRoutine, type RoutineFn } from "./routines.js";
@@ -44,7 +45,6 @@ interface CStep {
   frees: number[];
 }
 
-type AliasMode = "inplace" | "copy" | "same";
 
 interface AliasInfo {
   readonly input: number;
@@ -163,54 +163,10 @@ export class CpuExecutable implements Executable {
   }
 
   private analyseAliases(): void {
-    const p = this.program;
-    const used = new Set<number>();
-    for (const al of p.aliases) {
-      const xv = p.inputs[al.input];
-      const y = p.outputs[al.output];
-      if (!xv || !y || used.has(al.input)) continue;
-      if (y.aval.dtype !== xv.aval.dtype || y.aval.size !== xv.aval.size) continue;
-      used.add(al.input);
-      const slot = y instanceof Var ? (this.slots.get(y) ?? -1) : -1;
-      let mode: AliasMode = "copy";
-      if (y === xv) mode = "same";
-      else if (y instanceof Var && !p.inputs.includes(y) && this.safeInPlace(xv, y)) mode = "inplace";
-      this.aliasInfo.push({ input: al.input, output: al.output, mode, slot });
+    for (const al of planAliases(this.program, this.plan.steps)) {
+      const slot = al.out ? (this.slots.get(al.out) ?? -1) : -1;
+      this.aliasInfo.push({ input: al.input, output: al.output, mode: al.mode, slot });
     }
-  }
-
-  private safeInPlace(xv: Var, y: Var): boolean {
-    const p = this.program;
-    if (p.outputs.filter((o) => o === y).length !== 1) return false;
-    if (p.outputs.includes(xv)) return false;
-    if (p.inputs.filter((v) => v === xv).length !== 1) return false;
-    const xs = this.slots.get(xv)!;
-    const ys = this.slots.get(y)!;
-    const si = this.steps.findIndex((s) => s.writes.includes(ys));
-    if (si < 0) return false;
-    for (let i = si + 1; i < this.steps.length; i++) if (this.steps[i]!.reads.includes(xs)) return false;
-    const step = this.steps[si]!;
-    if (!step.reads.includes(xs)) return true;
-    const ps = this.plan.steps[si]!;
-    if (ps.kind === "kernel") {
-      if (ps.reduce) return false;
-      const k = ps.inputs.indexOf(xv);
-      // Every read of x must be at the element being written.
-      const ok = (e: import("../../fusion/ir.js").Exp): boolean => {
-        if (e.k === "load") return (e.input !== k || (e.index.k === "var" && e.index.name === "i")) && ok(e.index);
-        if (e.k === "op") return e.args.every(ok);
-        return true;
-      };
-      return ps.outputs.every((o) => ok(o.exp));
-    }
-    const e = ps.eqn;
-    const n = e.prim.name;
-    return (
-      (n === "dynamic_update_slice" || n === "scatter" || n === "scatter_add") &&
-      e.inputs[0] === xv &&
-      e.outputs[0] === y &&
-      e.inputs.filter((a) => a === xv).length === 1
-    );
   }
 
   /** Run on typed arrays; `pre` gives preassigned output storage per slot. */
