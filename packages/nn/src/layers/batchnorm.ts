@@ -18,6 +18,7 @@ import { Module } from "../module.js";
 import { BatchStat, Param } from "../variable.js";
 import type { Rngs } from "../rngs.js";
 import { ones, zeros, type Initializer } from "../initializers.js";
+import { optionalParam } from "./params.js";
 
 export type Axes = number | readonly number[];
 
@@ -157,14 +158,8 @@ export class BatchNorm extends Module {
     const featureShape = [numFeatures];
     this.mean = new BatchStat(np.zeros(featureShape, { dtype: "float32" }));
     this.var = new BatchStat(np.ones(featureShape, { dtype: "float32" }));
-    if (useScale) {
-      const key = rngs.params();
-      this.scale = new Param(scaleInit(key, featureShape, paramDtype));
-    } else this.scale = null;
-    if (useBias) {
-      const key = rngs.params();
-      this.bias = new Param(biasInit(key, featureShape, paramDtype));
-    } else this.bias = null;
+    this.scale = optionalParam(useScale, rngs, scaleInit, featureShape, paramDtype);
+    this.bias = optionalParam(useBias, rngs, biasInit, featureShape, paramDtype);
     this.numFeatures = numFeatures;
     this.useRunningAverage = useRunningAverage;
     this.axis = axis;

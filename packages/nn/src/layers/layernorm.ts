@@ -9,6 +9,7 @@ import { Module } from "../module.js";
 import { Param } from "../variable.js";
 import type { Rngs } from "../rngs.js";
 import { ones, zeros, type Initializer } from "../initializers.js";
+import { optionalParam } from "./params.js";
 import { canonicalizeAxes, computeStats, normalize, sizeAt, type Axes } from "./batchnorm.js";
 
 export interface LayerNormOptions {
@@ -57,14 +58,8 @@ export class LayerNorm extends Module {
       featureAxes = -1,
     } = opts;
     const featureShape = [numFeatures];
-    if (useScale) {
-      const key = rngs.params();
-      this.scale = new Param(scaleInit(key, featureShape, paramDtype));
-    } else this.scale = null;
-    if (useBias) {
-      const key = rngs.params();
-      this.bias = new Param(biasInit(key, featureShape, paramDtype));
-    } else this.bias = null;
+    this.scale = optionalParam(useScale, rngs, scaleInit, featureShape, paramDtype);
+    this.bias = optionalParam(useBias, rngs, biasInit, featureShape, paramDtype);
     this.numFeatures = numFeatures;
     this.epsilon = epsilon;
     this.dtype = dtype;
@@ -114,10 +109,7 @@ export class RMSNorm extends Module {
     super();
     if (!opts || !opts.rngs) throw new TypeError("RMSNorm: the `rngs` option is required");
     const { rngs, epsilon = 1e-6, dtype = null, paramDtype = "float32", useScale = true, scaleInit = ones, reductionAxes = -1, featureAxes = -1 } = opts;
-    if (useScale) {
-      const key = rngs.params();
-      this.scale = new Param(scaleInit(key, [numFeatures], paramDtype));
-    } else this.scale = null;
+    this.scale = optionalParam(useScale, rngs, scaleInit, [numFeatures], paramDtype);
     this.numFeatures = numFeatures;
     this.epsilon = epsilon;
     this.dtype = dtype;

@@ -195,7 +195,6 @@ class Emitter {
     } else {
       const args = e.args.map((x) => this.emit(x));
       text = opText(e.op, e.dtype, args, e.args.map(dtypeOfExp), e.src);
-      // Index arithmetic is cheap: inline it unless shared.
     }
     const name = `${this.prefix}${this.n++}`;
     this.lines.push(`const ${name} = ${text};`);
