@@ -9,7 +9,7 @@
  * are encoded inline. execute(): one command encoder, one submit. All dtypes
  * are 32-bit words on the device (bool as u32 0/1).
  */
-import { registerBackend, resetBackend, fusion, makeProgram, Literal, Var, typedArrayFor } from "@refs/core";
+import { registerBackend, resetBackend, fusion, Literal, Var, typedArrayFor } from "@refs/core";
 import type { Backend, BufferHandle, DType, Eqn, Executable, Program, ShapedArray, TypedArray } from "@refs/core";
 import { createDevice, type DeviceBundle } from "./device.js";
 import { bindings, kernelWgsl, mainHeader, wgslType } from "./kernels.js";
@@ -129,7 +129,7 @@ class GpuExecutable implements Executable {
     };
     this.inputSlots = program.inputs.map(slot);
     const limit = be.device.limits.maxStorageBuffersPerShaderStage;
-    for (const st of plan.steps.flatMap((st) => splitKernel(st, limit))) {
+    for (const st of plan.steps.flatMap((st) => fusion.fitBindings(st, limit))) {
       this.planSteps.push(st);
       if (st.kind === "kernel") {
         const code = kernelWgsl(st);
@@ -365,20 +365,6 @@ ${mainHeader(N)}
       return b;
     });
   }
-}
-
-/**
- * A fused kernel needing more storage bindings than the device allows runs as
- * one kernel per equation instead (each needs at most a handful).
- */
-function splitKernel(st: fusion.Step, limit: number): fusion.Step[] {
-  if (st.kind !== "kernel") return [st];
-  const n = st.inputs.length + st.outputs.length + (st.reduce ? 1 : 0);
-  if (n <= limit) return [st];
-  return st.eqns.flatMap((e) => {
-    const ins = [...new Set(e.inputs.filter((a): a is Var => a instanceof Var))];
-    return fusion.planProgram(makeProgram(ins, [e], e.outputs)).steps as fusion.Step[];
-  });
 }
 
 function castArray(v: number, d: DType): TypedArray {

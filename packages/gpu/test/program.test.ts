@@ -65,6 +65,22 @@ describe.skipIf(!hasGpu)("programs on webgpu", () => {
     expect(profile().kernels[1]).toMatch(/^kernel\(.*add.*max\)$/);
   });
 
+  it("fusion: a chain keeping more intermediates than the device can bind runs as a few kernels, not one per op", async () => {
+    const limit = (getBackend("webgpu") as unknown as { device: GPUDevice }).device.limits.maxStorageBuffersPerShaderStage;
+    const n = 2 * limit; // 2*limit kept intermediates + 1 input: at least 3 kernels, far fewer than 2*limit
+    const f = (x: Array): Array[] => {
+      const ts: Array[] = [];
+      let t = x;
+      for (let i = 0; i < n; i++) ts.push((t = i % 2 ? np.sin(t).mul(x) : t.add(x.mul(0.5))));
+      return ts;
+    };
+    const { cpu, gpu } = await both(() => jit(f)(np.linspace(-1, 1, 300)));
+    gpu.forEach((g, k) => expectClose(g, cpu[k]!, 1e-5, 1e-6, `intermediate ${k}`));
+    const { dispatches } = profile();
+    expect(dispatches).toBeGreaterThanOrEqual(3);
+    expect(dispatches).toBeLessThanOrEqual(4);
+  });
+
   it("a jitted ref update runs in place: same buffer, flat memory over 100 calls", async () => {
     await setBackend("webgpu");
     const be = getBackend("webgpu");

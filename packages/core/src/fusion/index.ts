@@ -1,3 +1,4 @@
 export * from "./ir.js";
 export * from "./plan.js";
 export * from "./aliases.js";
+export * from "./split.js";
