@@ -1,3 +1,5 @@
 export * from "./ir.js";
 export * from "./plan.js";
 export * from "./aliases.js";
+export * from "./epilogue.js";
+export * from "./fold-movement.js";
