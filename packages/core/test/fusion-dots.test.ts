@@ -221,6 +221,19 @@ describe("foldMovement", () => {
       expect(q.eqns[1]!.params.broadcastDimensions).toEqual([...want]);
       expect(describePlan(planProgram(q))).toBe(`kernel[${n}] (broadcast_in_dim, add) in=2 out=1`);
     }
+    // Through a dtype-preserving convert (weak scalar made strong) and a reshape.
+    {
+      const s0 = new Var(new ShapedArray([], "float32", true));
+      const x = new Var(sa([2, 3]));
+      const { eqns, b1 } = builder();
+      const c = b1(P.convertElementType, { newDtype: "float32", weakType: false }, s0);
+      const r = b1(P.reshape, { newSizes: [1, 1] }, c);
+      const bb = b1(P.broadcastInDim, { shape: [2, 3], broadcastDimensions: [0, 1] }, r);
+      const y = b1(P.mul, {}, x, bb);
+      const p = makeProgram([x, s0], eqns, [y]);
+      const q = same(p, [f32(rand(6, 9), [2, 3]), f32([2.5], [])]);
+      expect(describePlan(planProgram(q))).toBe("kernel[6] (broadcast_in_dim, mul) in=2 out=1");
+    }
     // A reshape that merges axes is not a unit-axis reshape: kept.
     const b = new Var(sa([2, 3]));
     const { eqns, b1 } = builder();

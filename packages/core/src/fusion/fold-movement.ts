@@ -11,7 +11,9 @@
  *    `(g^T x)^T`) becomes the dot_general of the swapped operands, whose
  *    output already has the transposed layout;
  *  - a broadcast_in_dim of a reshape that only inserts or drops unit axes
- *    (`b.reshape([1, n])` before a bias add) broadcasts the reshape's input.
+ *    (`b.reshape([1, n])` before a bias add), or of a convert_element_type
+ *    that keeps the dtype (a weak-typed scalar made strong), broadcasts their
+ *    input.
  *
  * Dead movement ops are left to the planner (it never materialises an
  * unused value). Target independent; backends opt in.
@@ -84,19 +86,31 @@ export function foldMovement(p: Program): Program {
     const swapped: DotGeneralParams = { lhsContracting: P.rhsContracting, rhsContracting: P.lhsContracting, lhsBatch: P.rhsBatch, rhsBatch: P.lhsBatch };
     return { ...e, params: swapped, inputs: [y, x], outputs: t.outputs };
   });
-  // 3. Broadcasts read through unit-axis reshapes.
+  // 3. Broadcasts read through unit-axis reshapes and dtype-preserving converts.
   eqns = eqns.map((e) => {
-    const r = e.inputs[0];
-    const t = e.prim.name === "broadcast_in_dim" && r instanceof Var ? producer.get(r) : undefined;
-    if (!t || t.prim.name !== "reshape" || !(t.inputs[0] instanceof Var)) return e;
-    const x = t.inputs[0];
-    const xs = x.aval.shape;
-    const rs = r!.aval.shape;
-    const pos = rs.map((d, i) => (d === 1 ? -1 : i)).filter((i) => i >= 0);
-    if (xs.some((d) => d === 1) || pos.length !== xs.length || pos.some((i, j) => rs[i] !== xs[j])) return e;
-    const P = e.params as { shape: readonly number[]; broadcastDimensions: readonly number[] };
+    if (e.prim.name !== "broadcast_in_dim" || !(e.inputs[0] instanceof Var)) return e;
+    let src: Var = e.inputs[0];
+    let bd = (e.params as { broadcastDimensions: readonly number[] }).broadcastDimensions;
+    for (;;) {
+      const t = producer.get(src);
+      const x = t?.inputs[0];
+      if (!t || !(x instanceof Var)) break;
+      if (t.prim.name === "convert_element_type" && x.aval.dtype === src.aval.dtype) {
+        src = x;
+        continue;
+      }
+      if (t.prim.name !== "reshape") break;
+      const xs = x.aval.shape;
+      const rs = src.aval.shape;
+      const pos = rs.map((d, i) => (d === 1 ? -1 : i)).filter((i) => i >= 0);
+      if (xs.some((d) => d === 1) || pos.length !== xs.length || pos.some((i, j) => rs[i] !== xs[j])) break;
+      const outer = bd;
+      bd = pos.map((i) => outer[i]!);
+      src = x;
+    }
+    if (src === e.inputs[0]) return e;
     changed = true;
-    return { ...e, inputs: [x], params: { ...P, broadcastDimensions: pos.map((i) => P.broadcastDimensions[i]!) } };
+    return { ...e, inputs: [src], params: { ...e.params, broadcastDimensions: bd } };
   });
   if (!changed) return p;
   return makeProgram(p.inputs, eqns.filter((e) => !removed.has(e)), p.outputs, p.aliases, p.name);
