@@ -304,16 +304,18 @@ export class Emitter {
   readonly lines: string[] = [];
   private readonly names = new Map<string, string>();
   private n = 0;
+  /** `known`: names of subexpressions already emitted outside (hoisted), by expKey. */
   constructor(
     private readonly prefix: string,
     private readonly loadText: (input: number, index: string) => string,
+    private readonly known?: ReadonlyMap<string, string>,
   ) {}
 
   emit(e: Exp): string {
     if (e.k === "var") return e.name;
     if (e.k === "const" && e.dtype === "index") return lit(e.value, "index");
     const key = fusion.expKey(e);
-    const hit = this.names.get(key);
+    const hit = this.names.get(key) ?? this.known?.get(key);
     if (hit) return hit;
     let text: string;
     if (e.k === "const") text = lit(e.value, e.dtype);

@@ -21,7 +21,7 @@
  * the sizes this library runs, with caches serving the reuse a staged tile
  * would. The generated text depends only on its inputs (it is cached).
  */
-import { Var, type DType, type Eqn, type fusion } from "@refs/core";
+import { Var, fusion, type DType, type Eqn } from "@refs/core";
 import { Emitter, PRELUDE, bindings, grid, lit, wgslType } from "./kernels.js";
 
 /** One axis of an operand as the kernel walks it: extent and element stride in the operand's buffer. */
@@ -289,7 +289,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   if (K > Kmain) L.push("  {", ...kSteps(`${Kmain}u`, K - Kmain), "  }");
 
-  // Stores, through the epilogue when there is one.
+  // Stores, through the epilogue when there is one. Its parts that depend on
+  // neither the element nor the dot result (scalar operands, their math) are
+  // computed once per invocation.
+  const hoisted = new Map<string, string>();
+  if (epi) {
+    const loadText = (input: number, idx: string) => `b${inBinding.get(input)!}[${idx}]`;
+    const h = new Emitter("h", loadText);
+    const invariant = new Map<string, boolean>();
+    const isInvariant = (x: fusion.Exp): boolean => {
+      const key = fusion.expKey(x);
+      let v = invariant.get(key);
+      if (v === undefined) {
+        v = x.k === "const" || (x.k === "load" ? x.input !== epi.dotInput && isInvariant(x.index) : x.k === "op" && x.args.every(isInvariant));
+        invariant.set(key, v);
+      }
+      return v;
+    };
+    const visit = (x: fusion.Exp): void => {
+      if (x.k === "const" || x.k === "var") return;
+      if (isInvariant(x)) hoisted.set(fusion.expKey(x), h.emit(x));
+      else if (x.k === "load") visit(x.index);
+      else if (x.k === "op") x.args.forEach(visit);
+    };
+    epi.kernel.outputs.forEach((o) => visit(o.exp));
+    L.push(...h.lines.map((l) => `  ${l}`));
+  }
   const mFull = M % RM === 0;
   const nFull = N % RN === 0;
   for (let r = 0; r < RM; r++) {
@@ -301,7 +326,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       const body: string[] = [`let i: u32 = (bb * ${M}u + m0 + ${r}u) * ${N}u + n0 + ${c}u;`];
       if (writeDot) body.push(`b${outBase}[i] = ${acc};`);
       if (epi) {
-        const em = new Emitter("e", (input, idx) => (input === epi.dotInput ? acc : `b${inBinding.get(input)!}[${idx}]`));
+        const em = new Emitter("e", (input, idx) => (input === epi.dotInput ? acc : `b${inBinding.get(input)!}[${idx}]`), hoisted);
         const roots = epi.kernel.outputs.map((o) => em.emit(o.exp));
         body.push(...em.lines);
         roots.forEach((x, q) => body.push(`b${outBase + (writeDot ? 1 : 0) + q}[i] = ${x};`));

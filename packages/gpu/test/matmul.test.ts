@@ -164,6 +164,14 @@ describe.skipIf(!hasGpu)("fused epilogues on webgpu", () => {
     expect(q.dispatches).toBe(1);
   });
 
+  it("scalar operands of the epilogue (computed once per invocation)", async () => {
+    const p = await compare(
+      (x, w, s, t) => x.matmul(w).mul(s).add(t),
+      () => [mat(9, 12, 16), mat(12, 20, 17), np.array(2.5), np.array(-0.75)],
+    );
+    expect(p.dispatches).toBe(1);
+  });
+
   it("int32 matmul with an epilogue", async () => {
     const p = await compare(
       (x, w) => x.matmul(w).mul(3).add(1),
