@@ -49,6 +49,12 @@ export interface MatmulConfig {
   /** Allow a vec4 binding for A / B (false where its buffer is also bound elsewhere in the dispatch). */
   readonly vecA: boolean;
   readonly vecB: boolean;
+  /**
+   * Run an epilogue in a loop over the block's outputs (read from a private
+   * array) rather than once per output in the text: the same speed on
+   * llvmpipe, and 2.5x less shader compile time for an Adam update.
+   */
+  readonly loopStores: boolean;
 }
 
 export interface MatmulShape {
@@ -164,7 +170,7 @@ export function chooseConfig(s: MatmulShape, over: Partial<MatmulConfig> = {}): 
     if (rm >= rn) rm /= 2;
     else rn /= 2;
   }
-  const cfg: MatmulConfig = { rm, rn, wg: 64, ku: 4, vecA: true, vecB: true, ...over };
+  const cfg: MatmulConfig = { rm, rn, wg: 64, ku: 4, vecA: true, vecB: true, loopStores: true, ...over };
   return cfg;
 }
 
@@ -289,12 +295,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   if (K > Kmain) L.push("  {", ...kSteps(`${Kmain}u`, K - Kmain), "  }");
 
-  // Stores, through the epilogue when there is one. Its parts that depend on
-  // neither the element nor the dot result (scalar operands, their math) are
-  // computed once per invocation.
+  // Each output element goes through `store`: the dot result, then the
+  // epilogue. The epilogue's parts that depend on neither the element nor the
+  // dot result (scalar operands, their math) are computed once per
+  // invocation and passed in.
   const hoisted = new Map<string, string>();
+  const params: string[] = [];
+  const loadText = (input: number, idx: string) => (input === epi?.dotInput ? "d" : `b${inBinding.get(input)!}[${idx}]`);
   if (epi) {
-    const loadText = (input: number, idx: string) => `b${inBinding.get(input)!}[${idx}]`;
     const h = new Emitter("h", loadText);
     const invariant = new Map<string, boolean>();
     const isInvariant = (x: fusion.Exp): boolean => {
@@ -308,34 +316,48 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     };
     const visit = (x: fusion.Exp): void => {
       if (x.k === "const" || x.k === "var") return;
-      if (isInvariant(x)) hoisted.set(fusion.expKey(x), h.emit(x));
-      else if (x.k === "load") visit(x.index);
+      const key = fusion.expKey(x);
+      if (isInvariant(x)) {
+        if (!hoisted.has(key)) {
+          const name = h.emit(x);
+          hoisted.set(key, name);
+          params.push(`${name}: ${wgslType(x.dtype)}`);
+        }
+      } else if (x.k === "load") visit(x.index);
       else if (x.k === "op") x.args.forEach(visit);
     };
     epi.kernel.outputs.forEach((o) => visit(o.exp));
     L.push(...h.lines.map((l) => `  ${l}`));
   }
+  const args = [...hoisted.values()].map((n) => `, ${n}`).join("");
   const mFull = M % RM === 0;
   const nFull = N % RN === 0;
-  for (let r = 0; r < RM; r++) {
-    const rowGuard = mFull ? "" : `if (m0 + ${r}u < ${M}u) `;
-    L.push(`  ${rowGuard}{`);
-    for (let c = 0; c < RN; c++) {
-      const colGuard = nFull ? "" : `if (n0 + ${c}u < ${N}u) `;
-      const acc = `c${r}_${c}`;
-      const body: string[] = [`let i: u32 = (bb * ${M}u + m0 + ${r}u) * ${N}u + n0 + ${c}u;`];
-      if (writeDot) body.push(`b${outBase}[i] = ${acc};`);
-      if (epi) {
-        const em = new Emitter("e", (input, idx) => (input === epi.dotInput ? acc : `b${inBinding.get(input)!}[${idx}]`), hoisted);
-        const roots = epi.kernel.outputs.map((o) => em.emit(o.exp));
-        body.push(...em.lines);
-        roots.forEach((x, q) => body.push(`b${outBase + (writeDot ? 1 : 0) + q}[i] = ${x};`));
-      }
-      L.push(`    ${colGuard}{ ${body.join(" ")} }`);
+  if (epi && cfg.loopStores) {
+    L.push(`  var acc: array<${T}, ${RM * RN}>;`);
+    for (let r = 0; r < RM; r++) L.push(`  ${Array.from({ length: RN }, (_, c) => `acc[${r * RN + c}] = c${r}_${c};`).join(" ")}`);
+    const guard = [mFull ? "" : `m0 + r < ${M}u`, nFull ? "" : `n0 + c < ${N}u`].filter(Boolean).join(" && ");
+    const call = `store((bb * ${M}u + m0 + r) * ${N}u + n0 + c, acc[e]${args});`;
+    L.push(`  for (var e: u32 = 0u; e < ${RM * RN}u; e++) {`, `    let r = e / ${RN}u; let c = e % ${RN}u;`, `    ${guard ? `if (${guard}) { ${call} }` : call}`, "  }");
+  } else
+    for (let r = 0; r < RM; r++) {
+      const rowGuard = mFull ? "" : `if (m0 + ${r}u < ${M}u) `;
+      const calls = Array.from({ length: RN }, (_, c) => {
+        const call = `store((bb * ${M}u + m0 + ${r}u) * ${N}u + n0 + ${c}u, c${r}_${c}${args});`;
+        return nFull ? call : `if (n0 + ${c}u < ${N}u) { ${call} }`;
+      });
+      L.push(`  ${rowGuard}{ ${calls.join(" ")} }`);
     }
-    L.push("  }");
-  }
   L.push("}");
+  const S: string[] = [`fn store(i: u32, d: ${T}${params.map((p) => `, ${p}`).join("")}) {`];
+  if (writeDot) S.push(`  b${outBase}[i] = d;`);
+  if (epi) {
+    const em = new Emitter("e", loadText, hoisted);
+    const roots = epi.kernel.outputs.map((o) => em.emit(o.exp));
+    S.push(...em.lines.map((l) => `  ${l}`));
+    roots.forEach((x, q) => S.push(`  b${outBase + (writeDot ? 1 : 0) + q}[i] = ${x};`));
+  }
+  S.push("}");
+  L.splice(epi ? 2 : 1, 0, ...S);
   return { wgsl: L.join("\n"), grid: [gx, gy], nBindings: types.length };
 }
 
