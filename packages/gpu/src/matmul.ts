@@ -237,8 +237,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   /** Loads and FMAs of `n` k steps starting at WGSL expression `k` (a multiple of 4 steps where an operand is vectorised along k). */
   const kSteps = (k: string, n: number): string[] => {
     const out: string[] = [];
-    const A = vA;
-    const Bv = vB;
     const aff = { a: kAffine(s.a), b: kAffine(s.b) };
     const kAt = (op: OperandAxes, q: number): string => {
       const ax = op === s.a ? aff.a : aff.b;
@@ -250,11 +248,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     };
     // A values: aval(r, q) is the text of A[m0 + r, k + q].
     let aval: (r: number, q: number) => string;
-    if (A === "k") {
+    if (vA === "k") {
       for (let r = 0; r < RM; r++)
         for (let v = 0; v < n / 4; v++) out.push(`    let x${r}_${v} = b0[(ar${r} + ${kAt(s.a, 4 * v)}) >> 2u];`);
       aval = (r, q) => `x${r}_${q >> 2}.${comp[q & 3]}`;
-    } else if (A === "f") {
+    } else if (vA === "f") {
       for (let q = 0; q < n; q++)
         for (let g = 0; g < RM / 4; g++) out.push(`    let x${g}_${q} = b0[(ar${g} + ${kAt(s.a, q)}) >> 2u];`);
       aval = (r, q) => `x${r >> 2}_${q}.${comp[r & 3]}`;
@@ -263,11 +261,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       aval = (r, q) => `x${r}_${q}`;
     }
     let bval: (q: number, c: number) => string;
-    if (Bv === "k") {
+    if (vB === "k") {
       for (let c = 0; c < RN; c++)
         for (let v = 0; v < n / 4; v++) out.push(`    let y${v}_${c} = b1[(bc${c} + ${kAt(s.b, 4 * v)}) >> 2u];`);
       bval = (q, c) => `y${q >> 2}_${c}.${comp[q & 3]}`;
-    } else if (Bv === "f") {
+    } else if (vB === "f") {
       for (let q = 0; q < n; q++)
         for (let g = 0; g < RN / 4; g++) out.push(`    let y${q}_${g} = b1[(bc${g} + ${kAt(s.b, q)}) >> 2u];`);
       bval = (q, c) => `y${q}_${c >> 2}.${comp[c & 3]}`;
