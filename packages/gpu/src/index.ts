@@ -4,7 +4,8 @@
  * `await setBackend("webgpu")`.
  *
  * compile(): the core fusion planner splits a program into fused kernels
- * (lowered to WGSL in ./wgsl.ts) and routines (./routines.ts); sub-programs
+ * (lowered to WGSL in ./kernels.ts), dot_generals with their fused epilogues
+ * (./matmul.ts) and routines (./routines.ts); sub-programs
  * (jit_call, scan bodies, cond branches) compile to nested executables that
  * are encoded inline. execute(): one command encoder, one submit. All dtypes
  * are 32-bit words on the device (bool as u32 0/1).
@@ -14,6 +15,7 @@ import type { Backend, BufferHandle, DType, Eqn, Executable, Program, ShapedArra
 import { createDevice, type DeviceBundle } from "./device.js";
 import { bindings, kernelWgsl, mainHeader, wgslType } from "./kernels.js";
 import { routineDispatches, type Bind, type Dispatch } from "./routines.js";
+import { matmulStep } from "./matmul.js";
 
 export { adapterInfo, type AdapterInfo } from "./device.js";
 
@@ -152,6 +154,10 @@ class GpuExecutable implements Executable {
             enc.dispatch(c, bufs, code.grid, label);
           },
         });
+      } else if (st.eqn.prim.name === "dot_general") {
+        const m = matmulStep(st, be, slot);
+        this.sources.push(`// ${st.epilogue ? "dot_general + epilogue" : "dot_general"}\n${m.source}`);
+        this.steps.push({ ...m, frees: [] });
       } else {
         this.steps.push(this.routineStep(st.eqn, slot));
       }
@@ -638,7 +644,10 @@ export class WebGpuBackend implements Backend {
     this.check();
     for (const v of p.inputs) this.checkDtype(v.aval.dtype);
     for (const e of p.eqns) for (const v of e.outputs) if (v.aval.kind === "array") this.checkDtype(v.aval.dtype);
-    return new GpuExecutable(p, fusion.planProgram(p), this);
+    // Transposes around dot_general become strided reads; elementwise consumers of a dot become its epilogue.
+    const q = fusion.foldMovement(p);
+    const plan = fusion.fuseDotEpilogues(q, fusion.planProgram(q), { maxBuffers: this.device.limits.maxStorageBuffersPerShaderStage });
+    return new GpuExecutable(q, plan, this);
   }
 
   compileInner(p: Program): GpuExecutable {

@@ -1,6 +1,6 @@
 /**
  * WGSL for the equations the fusion planner leaves to the backend
- * (dot_general, gather/scatter, dynamic slices, pad, concatenate,
+ * (gather/scatter, dynamic slices, pad, concatenate,
  * argmax/argmin, cumsum, sort). Shapes are static, so every size and stride
  * is baked into the shader text. A routine is one or more dispatches; each
  * binds equation inputs and outputs by position.
@@ -63,8 +63,6 @@ export function routineDispatches(e: Eqn): Dispatch[] {
   const T = wgslType(out0.dtype);
   const one = (wgsl: string, n: number, binds: Bind[], g?: [number, number]): Dispatch => ({ wgsl, grid: g ?? grid(n), binds, label: name });
   switch (name) {
-    case "dot_general":
-      return [dotGeneral(e)];
     case "pad": {
       const lo = P.lo as number[];
       const interior = P.interior as number[];
@@ -284,80 +282,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       label: "sort",
     },
   ];
-}
-
-const TM = 32;
-const TN = 32;
-const TK = 16;
-
-function dotGeneral(e: Eqn): Dispatch {
-  const P = e.params as { lhsContracting: number[]; rhsContracting: number[]; lhsBatch: number[]; rhsBatch: number[] };
-  const a = e.inputs[0]!.aval;
-  const b = e.inputs[1]!.aval;
-  const out = e.outputs[0]!.aval;
-  const T = wgslType(out.dtype);
-  const lf = a.shape.map((_, i) => i).filter((i) => !P.lhsContracting.includes(i) && !P.lhsBatch.includes(i));
-  const rf = b.shape.map((_, i) => i).filter((i) => !P.rhsContracting.includes(i) && !P.rhsBatch.includes(i));
-  const B = prod(P.lhsBatch.map((d) => a.shape[d]!));
-  const M = prod(lf.map((d) => a.shape[d]!));
-  const N = prod(rf.map((d) => b.shape[d]!));
-  const K = prod(P.lhsContracting.map((d) => a.shape[d]!));
-  const tilesM = Math.ceil(M / TM);
-  const tilesN = Math.ceil(N / TN);
-  const total = B * tilesM * tilesN;
-  const [gx, gy] = grid(total, 1);
-  const zero = lit(0, out.dtype);
-  const ia = [offsetOf("bb", P.lhsBatch, a.shape), offsetOf("m", lf, a.shape), offsetOf("k", P.lhsContracting, a.shape)].join(" + ");
-  const ib = [offsetOf("bb", P.rhsBatch, b.shape), offsetOf("k", P.rhsContracting, b.shape), offsetOf("n", rf, b.shape)].join(" + ");
-  const L: string[] = [bindings([T, T, T])];
-  L.push(`fn ia(bb: u32, m: u32, k: u32) -> u32 { return ${ia}; }`);
-  L.push(`fn ib(bb: u32, k: u32, n: u32) -> u32 { return ${ib}; }`);
-  L.push(`var<workgroup> As: array<${T}, ${TM * TK}>;`);
-  L.push(`var<workgroup> Bs: array<${T}, ${TK * TN}>;`);
-  L.push(`@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let f = wid.x + wid.y * ${gx}u;
-  if (f >= ${total}u) { return; }
-  let bb = f / ${tilesM * tilesN}u;
-  let rem = f % ${tilesM * tilesN}u;
-  let m0 = (rem / ${tilesN}u) * ${TM}u;
-  let n0 = (rem % ${tilesN}u) * ${TN}u;
-  let tx = lid % 8u;
-  let ty = lid / 8u;
-  var acc: array<${T}, 16>;
-  for (var z: u32 = 0u; z < 16u; z++) { acc[z] = ${zero}; }
-  for (var k0: u32 = 0u; k0 < ${K}u; k0 += ${TK}u) {
-    for (var q: u32 = lid; q < ${TM * TK}u; q += 64u) {
-      let gm = m0 + q / ${TK}u; let gk = k0 + q % ${TK}u;
-      var v: ${T} = ${zero};
-      if (gm < ${M}u && gk < ${K}u) { v = b0[ia(bb, gm, gk)]; }
-      As[q] = v;
-    }
-    for (var q: u32 = lid; q < ${TK * TN}u; q += 64u) {
-      let gk = k0 + q / ${TN}u; let gn = n0 + q % ${TN}u;
-      var v: ${T} = ${zero};
-      if (gk < ${K}u && gn < ${N}u) { v = b1[ib(bb, gk, gn)]; }
-      Bs[q] = v;
-    }
-    workgroupBarrier();
-    for (var kk: u32 = 0u; kk < ${TK}u; kk++) {
-      var av: array<${T}, 4>;
-      var bv: array<${T}, 4>;
-      for (var r: u32 = 0u; r < 4u; r++) { av[r] = As[(ty * 4u + r) * ${TK}u + kk]; bv[r] = Bs[kk * ${TN}u + tx * 4u + r]; }
-      for (var r: u32 = 0u; r < 4u; r++) {
-        for (var c: u32 = 0u; c < 4u; c++) { acc[r * 4u + c] = acc[r * 4u + c] + ${out.dtype === "bool" ? "(av[r] & bv[c])" : "av[r] * bv[c]"}; }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var r: u32 = 0u; r < 4u; r++) {
-    for (var c: u32 = 0u; c < 4u; c++) {
-      let gm = m0 + ty * 4u + r; let gn = n0 + tx * 4u + c;
-      if (gm < ${M}u && gn < ${N}u) { b2[(bb * ${M}u + gm) * ${N}u + gn] = ${out.dtype === "bool" ? "select(0u, 1u, acc[r * 4u + c] != 0u)" : "acc[r * 4u + c]"}; }
-    }
-  }
-}`);
-  return { wgsl: L.join("\n"), grid: [gx, gy], binds: [{ in: 0 }, { in: 1 }, { out: 0 }], label: "dot_general" };
 }
 
 export { WG };

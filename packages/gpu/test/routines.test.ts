@@ -19,6 +19,16 @@ describe.skipIf(!hasGpu)("reductions and routines on webgpu vs cpu", () => {
     await checkPrim(P.reduceMax, { axes: [0] }, [i32([-5, -3, -9])]);
   });
 
+  it("column sums over a batch (one invocation per output up to 256 reduced elements, a workgroup tree beyond)", async () => {
+    await setBackend("webgpu");
+    for (const rows of [65, 128, 256, 257, 600]) {
+      const x = rand(rows * 40, rows, -1, 1);
+      await checkPrim(P.reduceSum, { axes: [0] }, [f32(x, [rows, 40])], { rtol: 1e-5, atol: 1e-5 });
+      await checkPrim(P.reduceMax, { axes: [0, 2] }, [f32(x, [rows, 20, 2])]);
+    }
+    await checkPrim(P.reduceSum, { axes: [0] }, [i32(iota(200 * 3).map((v) => v * 7 - 50), [200, 3])]);
+  });
+
   it("dot_general: matmul at 1/17/65/130, batched, transposed contraction, int32", async () => {
     await setBackend("webgpu");
     const dn = { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] };

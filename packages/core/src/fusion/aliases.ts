@@ -6,13 +6,14 @@
  * - "same": the output is the input itself (the ref was never written);
  * - "inplace": the step that produces the output may write into the input's
  *   buffer: no later step reads the input, and the producing step reads it
- *   only at the element it writes (an elementwise kernel), or is a
+ *   only at the element it writes (an elementwise kernel, or the epilogue of
+ *   a dot that does not read it otherwise), or is a
  *   dynamic_update_slice/scatter/scatter_add on it;
  * - "copy": compute into fresh storage, then copy into the donated buffer.
  */
 import { Var, type Program } from "../program.js";
-import type { Exp } from "./ir.js";
 import type { Step } from "./plan.js";
+import { loadsOnlyAtElement, stepInputs, stepOutputs } from "./epilogue.js";
 
 export type AliasMode = "inplace" | "copy" | "same";
 
@@ -24,9 +25,8 @@ export interface AliasPlan {
   readonly out: Var | null;
 }
 
-const stepReads = (s: Step): readonly unknown[] => (s.kind === "kernel" ? s.inputs : s.eqn.inputs);
-const stepWrites = (s: Step): readonly Var[] =>
-  s.kind === "kernel" ? [...s.outputs.map((o) => o.v), ...(s.reduce ? [s.reduce.out] : [])] : s.eqn.outputs;
+const stepReads = stepInputs;
+const stepWrites = stepOutputs;
 
 /** Plan every alias of `p` against the steps a backend runs (in order). */
 export function planAliases(p: Program, steps: readonly Step[]): AliasPlan[] {
@@ -55,18 +55,12 @@ function safeInPlace(p: Program, steps: readonly Step[], xv: Var, y: Var): boole
   for (let i = si + 1; i < steps.length; i++) if (stepReads(steps[i]!).includes(xv)) return false;
   const ps = steps[si]!;
   if (!stepReads(ps).includes(xv)) return true;
-  if (ps.kind === "kernel") {
-    if (ps.reduce) return false;
-    const k = ps.inputs.indexOf(xv);
-    // Every read of x must be at the element being written.
-    const ok = (e: Exp): boolean => {
-      if (e.k === "load") return (e.input !== k || (e.index.k === "var" && e.index.name === "i")) && ok(e.index);
-      if (e.k === "op") return e.args.every(ok);
-      return true;
-    };
-    return ps.outputs.every((o) => ok(o.exp));
-  }
+  // Every read of x must be at the element being written.
+  if (ps.kind === "kernel") return !ps.reduce && loadsOnlyAtElement(ps, ps.inputs.indexOf(xv));
   const e = ps.eqn;
+  // A dot with an epilogue: x read only by the epilogue, at its element, and y written by the epilogue.
+  if (ps.epilogue)
+    return !e.inputs.includes(xv) && e.outputs[0] !== y && loadsOnlyAtElement(ps.epilogue.kernel, ps.epilogue.kernel.inputs.indexOf(xv));
   const n = e.prim.name;
   return (
     (n === "dynamic_update_slice" || n === "scatter" || n === "scatter_add") &&

@@ -2,3 +2,5 @@ export * from "./ir.js";
 export * from "./plan.js";
 export * from "./aliases.js";
 export * from "./split.js";
+export * from "./epilogue.js";
+export * from "./fold-movement.js";

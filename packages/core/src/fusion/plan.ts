@@ -57,6 +57,21 @@ export interface Kernel {
 export interface Routine {
   readonly kind: "routine";
   readonly eqn: Eqn;
+  /** An elementwise kernel fused after a dot_general (only from `fuseDotEpilogues`, on backends that opt in). */
+  readonly epilogue?: DotEpilogue;
+}
+
+/**
+ * The elementwise kernel consuming a dot_general's result, evaluated per
+ * output element by the dot's step: its loop variable "i" is the flat index
+ * of the dot output, and input `dotInput` (the dot result) is loaded only
+ * there.
+ */
+export interface DotEpilogue {
+  readonly kernel: Kernel;
+  readonly dotInput: number;
+  /** The raw dot result is also materialised (a program output, or used by another step). */
+  readonly writeDot: boolean;
 }
 
 export type Step = Kernel | Routine;
@@ -336,7 +351,7 @@ export function describePlan(plan: Plan): string {
   return plan.steps
     .map((s) =>
       s.kind === "routine"
-        ? `routine ${s.eqn.prim.name}`
+        ? `routine ${s.eqn.prim.name}${s.epilogue ? ` + epilogue (${s.epilogue.kernel.eqns.map((e) => e.prim.name).join(", ")}) out=${s.epilogue.kernel.outputs.length + (s.epilogue.writeDot ? 1 : 0)}` : ""}`
         : `kernel[${s.size}]${s.reduce ? ` reduce_${s.reduce.op}` : ""} (${s.eqns.map((e) => e.prim.name).join(", ")}) in=${s.inputs.length} out=${s.outputs.length + (s.reduce ? 1 : 0)}`,
     )
     .join("\n");
