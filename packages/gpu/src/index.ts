@@ -473,21 +473,22 @@ export class WebGpuBackend implements Backend {
 
   /** Why nothing can run any more (lost device, disposed backend), if so. */
   private unusable(): Error | undefined {
-    if (this.lostReason !== undefined)
-      return new Error(`webgpu device was lost (${this.lostReason}); call setBackend("webgpu") again to start a fresh device`);
+    if (this.lostReason !== undefined) return this.lostError();
     if (this.disposed) return new Error("webgpu backend: the backend was disposed; call setBackend(\"webgpu\") again to start a fresh device");
     return undefined;
   }
 
-  private check(): void {
-    if (this.lostReason !== undefined) {
-      // Unregister the dead instance so the next setBackend("webgpu") starts a fresh device.
-      if (current === this) {
-        current = undefined;
-        resetBackend("webgpu");
-      }
-      throw new Error(`webgpu device was lost (${this.lostReason}); call setBackend("webgpu") again to start a fresh device`);
+  private lostError(): Error {
+    // Unregister the dead instance so the next setBackend("webgpu") starts a fresh device.
+    if (current === this) {
+      current = undefined;
+      resetBackend("webgpu");
     }
+    return new Error(`webgpu device was lost (${this.lostReason}); call setBackend("webgpu") again to start a fresh device`);
+  }
+
+  private check(): void {
+    if (this.lostReason !== undefined) throw this.lostError();
     if (this.pendingError) {
       const e = this.pendingError;
       this.pendingError = undefined;
@@ -850,6 +851,11 @@ export class WebGpuBackend implements Backend {
   /** Wait until queued work (programs with while loops and what came after them) has run. */
   async settled(): Promise<void> {
     await this.queue.whenIdle();
+  }
+
+  /** Tasks queued or running behind a while loop (0: the synchronous path). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   dispose(): void {
