@@ -43,8 +43,11 @@ export interface EncBackend {
 export interface SubProgram {
   /** Contains a data-dependent while loop: must be encoded with runAsync. */
   readonly async: boolean;
-  run(enc: Enc, inputs: readonly GPUBuffer[]): GPUBuffer[];
-  runAsync(enc: Enc, inputs: readonly GPUBuffer[]): Promise<GPUBuffer[]>;
+  /** Outputs in `into` are written into the given input buffers and come back undefined. */
+  run(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): GPUBuffer[];
+  runAsync(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): Promise<GPUBuffer[]>;
+  /** Of the (input -> output) pairs, the outputs that may be written into their input's buffer. */
+  inPlaceOutputs(pairs: readonly { input: number; output: number }[]): number[];
   describe(): string;
 }
 

@@ -315,15 +315,38 @@ ${mainHeader(N)}
     return r.env;
   }
 
-  /** Run as a sub-program: fresh output buffers (owned by the caller). */
-  run(enc: Enc, inputs: readonly GPUBuffer[]): GPUBuffer[] {
-    const env = this.encodeInto(enc, inputs);
-    return this.collect(enc, env, new Set(inputs));
+  /**
+   * Run as a sub-program: fresh output buffers (owned by the caller), except
+   * outputs listed in `into`, which are written into the given buffers (inputs
+   * that inPlaceOutputs said may be overwritten) and returned as undefined.
+   */
+  run(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): GPUBuffer[] {
+    const env = this.encodeInto(enc, inputs, into && this.preFor(into));
+    return this.collect(enc, env, new Set(inputs), into && new Set(into.keys()));
   }
 
-  async runAsync(enc: Enc, inputs: readonly GPUBuffer[]): Promise<GPUBuffer[]> {
-    const env = await this.encodeIntoAsync(enc, inputs);
-    return this.collect(enc, env, new Set(inputs));
+  async runAsync(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): Promise<GPUBuffer[]> {
+    const env = await this.encodeIntoAsync(enc, inputs, into && this.preFor(into));
+    return this.collect(enc, env, new Set(inputs), into && new Set(into.keys()));
+  }
+
+  /** Of the (input -> output) pairs, the outputs that may be written into their input's buffer (the planner's alias rules). */
+  inPlaceOutputs(pairs: readonly { input: number; output: number }[]): number[] {
+    const p: Program = { ...this.program, aliases: pairs };
+    return fusion
+      .planAliases(p, this.planSteps)
+      .filter((a) => a.mode === "inplace" || a.mode === "same")
+      .map((a) => a.output);
+  }
+
+  private preFor(into: ReadonlyMap<number, GPUBuffer>): Map<number, GPUBuffer> {
+    const pre = new Map<number, GPUBuffer>();
+    into.forEach((b, k) => {
+      const o = this.program.outputs[k];
+      const s = o instanceof Var ? this.slots.get(o) : undefined;
+      if (s !== undefined && !this.inputSlots.includes(s)) pre.set(s, b);
+    });
+    return pre;
   }
 
   collect(enc: Enc, env: (GPUBuffer | undefined)[], avoid: Set<GPUBuffer>, skip?: Set<number>): GPUBuffer[] {

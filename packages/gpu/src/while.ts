@@ -5,7 +5,8 @@
  * A while step keeps its carry in its output buffers. Its iterations are
  * encoded in batches under a device-side guard (./guard.ts): per iteration
  * the condition program, a step kernel that folds the condition into the
- * loop's flag, the body program and guarded copies of the new carry. After
+ * loop's flag, the body program (writing carry leaves in place where the
+ * planner's alias rules allow) and guarded copies of the other leaves. After
  * each batch the encoder submits and reads the flag back; the batch doubles
  * (1, 2, 4, ... up to `whileBatch`, and at most MAX_DISPATCHES per submit)
  * while the loop keeps running, so a loop of n trips costs about
@@ -32,8 +33,8 @@ type Base = Pick<Step, "reads" | "writes" | "frees">;
 
 const bytes = (n: number): number => n * 4;
 
-function runSub(sub: SubProgram, enc: Enc, ins: readonly GPUBuffer[]): GPUBuffer[] | Promise<GPUBuffer[]> {
-  return sub.async ? sub.runAsync(enc, ins) : sub.run(enc, ins);
+function runSub(sub: SubProgram, enc: Enc, ins: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): GPUBuffer[] | Promise<GPUBuffer[]> {
+  return sub.async ? sub.runAsync(enc, ins, into) : sub.run(enc, ins, into);
 }
 
 function syncOnly(name: string): never {
@@ -47,6 +48,8 @@ export function whileStep(be: EncBackend, e: Eqn, base: Base, getIn: GetIn): Ste
   const cN = P.condNumConsts;
   const bN = P.bodyNumConsts;
   const sizes = e.outputs.map((v) => bytes(v.aval.size));
+  // Carry leaves the body may write in place (elementwise updates like c + 1) need no copy per iteration.
+  const inPlace = new Set(body.inPlaceOutputs(e.outputs.map((_, k) => ({ input: bN + k, output: k }))));
   let flag: GPUBuffer | undefined;
   return {
     ...base,
@@ -58,6 +61,7 @@ export function whileStep(be: EncBackend, e: Eqn, base: Base, getIn: GetIn): Ste
       const bc = ins.slice(cN, cN + bN);
       const carry = e.outputs.map((_, k) => out(k));
       ins.slice(cN + bN).forEach((b, k) => b !== carry[k] && enc.copy(b, 0, carry[k]!, 0, sizes[k]!));
+      const into = new Map([...inPlace].map((k) => [k, carry[k]!]));
       // One flag per step: a step is never inside its own body, so uses never overlap.
       flag ??= kitOf(be).flag();
       const f = flag;
@@ -74,8 +78,9 @@ export function whileStep(be: EncBackend, e: Eqn, base: Base, getIn: GetIn): Ste
             const [c] = await runSub(cond, enc, [...cc, ...carry]);
             stepFlag(enc, f, c!);
             be.release(c!);
-            const res = await runSub(body, enc, [...bc, ...carry]);
+            const res = await runSub(body, enc, [...bc, ...carry], into);
             res.forEach((b, k) => {
+              if (into.has(k)) return;
               enc.copy(b, 0, carry[k]!, 0, sizes[k]!);
               be.release(b);
             });

@@ -292,6 +292,26 @@ export const traceCases: ConformanceCase[] = [
     expected: [[21], [0], [1 + 2 + 8 + 32 + 128], [1, 2, 8, 32, 128], [0]],
   },
   {
+    name: "whileLoop carries updated out of place: swapped leaves, a reversal, a leaf read after another's update",
+    run: () => {
+      const f = jit((a0: Array, b0: Array, n: Array) =>
+        whileLoop(
+          ([i]: [Array, Array, Array]) => i.lt(n),
+          ([i, a, b]: [Array, Array, Array]) => [i.add(1), np.flip(b, 0).add(1), a.mul(2).add(np.flip(a, 0))] as [Array, Array, Array],
+          [i32(0), a0, b0] as [Array, Array, Array],
+        ),
+      );
+      const swap = whileLoop(
+        ([i]: [Array, Array, Array]) => i.lt(3),
+        ([i, a, b]: [Array, Array, Array]) => [i.add(1), b, a] as [Array, Array, Array],
+        [i32(0), np.array([1, 2]), np.array([3, 4])] as [Array, Array, Array],
+      );
+      const [i, a, b] = f(np.arange(5).astype("float32"), np.ones([5]), i32(6));
+      return [i, swap[1], swap[2], a, b];
+    },
+    expected: [[6], [3, 4], [1, 2]],
+  },
+  {
     name: "whileLoop body with a scan, a cond and a matmul inside",
     run: () => {
       const w = ramp([4, 4], 3).mul(0.7);
