@@ -467,8 +467,8 @@ export class WebGpuBackend implements Backend {
   private disposed = false;
   /** Work deferred behind a program with a while loop (see queue.ts); empty on the synchronous path. */
   private readonly queue = new WorkQueue((e) => (this.pendingError ??= asError(e)));
-  /** Rejects when the device is lost or the backend disposed (raced against device reads so they never hang). */
-  private readonly gone: Promise<never>;
+  /** Device reads in flight: rejected when the device is lost or the backend disposed, so they never hang. */
+  private readonly readers = new Set<(e: Error) => void>();
   /** The largest buffer a binding may cover: min(maxStorageBufferBindingSize, maxBufferSize). */
   readonly maxBinding: number;
   /**
@@ -481,13 +481,11 @@ export class WebGpuBackend implements Backend {
   constructor(private readonly bundle: DeviceBundle) {
     this.device = bundle.device;
     this.maxBinding = bindingLimit(this.device);
-    this.gone = new Promise<never>((_, reject) => {
-      void this.device.lost.then((info) => {
-        if (!(this.disposed && !this.lostReason)) this.lostReason ??= info.message || info.reason || "unknown reason";
-        reject(this.unusable() ?? new Error("webgpu device was lost"));
-      });
+    void this.device.lost.then((info) => {
+      if (!(this.disposed && !this.lostReason)) this.lostReason ??= info.message || info.reason || "unknown reason";
+      const e = this.unusable() ?? new Error("webgpu device was lost");
+      for (const r of this.readers) r(e);
     });
-    this.gone.catch(() => {});
   }
 
   get info(): DeviceBundle["info"] {
@@ -533,10 +531,17 @@ export class WebGpuBackend implements Backend {
 
   /** @internal mapAsync(READ) that rejects with a clear message if the device goes away meanwhile. */
   async mapRead(b: GPUBuffer): Promise<void> {
+    const why = this.unusable();
+    if (why) throw why;
+    let stop!: (e: Error) => void;
+    const gone = new Promise<never>((_, reject) => (stop = reject));
+    this.readers.add(stop);
     try {
-      await Promise.race([b.mapAsync(GPUMapMode.READ), this.gone]);
+      await Promise.race([b.mapAsync(GPUMapMode.READ), gone]);
     } catch (e) {
       throw this.unusable() ?? new Error(`webgpu backend: reading a buffer failed: ${(e as Error).message}`);
+    } finally {
+      this.readers.delete(stop);
     }
   }
 
