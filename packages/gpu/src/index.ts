@@ -768,11 +768,12 @@ export class WebGpuBackend implements Backend {
     h.freed = true;
     this.liveBuffers--;
     this.liveBytes -= h.bytes;
-    const release = (): void => {
-      if (h.buffer && !this.lostReason && !this.disposed) this.release(h.buffer);
-    };
-    if (this.queue.idle) release();
-    else this.queue.push(release);
+    if (this.queue.idle) this.releaseHandle(h);
+    else this.queue.push(() => this.releaseHandle(h));
+  }
+
+  private releaseHandle(h: GpuHandle): void {
+    if (h.buffer && !this.lostReason && !this.disposed) this.release(h.buffer);
   }
 
   memory(): { buffers: number; bytes: number } {

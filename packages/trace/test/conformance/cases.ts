@@ -6,7 +6,7 @@
  * relative float32 tolerance across backends (default 1e-5 + 1e-6 absolute).
  */
 import { np, newRef, type Array, type Ref } from "@refs/core";
-import { cond, foriLoop, grad, jit, scan, switchCase, valueAndGrad, vmap, whileLoop } from "../../src/index.js";
+import { cond, foriLoop, grad, jit, jvp, scan, switchCase, valueAndGrad, vmap, whileLoop } from "../../src/index.js";
 
 export interface ConformanceCase {
   name: string;
@@ -202,11 +202,13 @@ export const traceCases: ConformanceCase[] = [
     expected: [[1], [111], [118], [0, 8, 16, 111, 118]],
   },
   {
-    name: "whileLoop: Newton's sqrt to a tolerance (float carry), vmapped over a",
+    name: "whileLoop: Newton's sqrt to a tolerance (float carry), vmapped over a, and its jvp",
     run: () => {
       const [x, k] = newtonSqrt(np.array(2));
       const [xs, ks] = jit(vmap(newtonSqrt))(np.array([0.25, 2, 10, 1000, 12345]));
-      return [k, x, ks, xs];
+      // Forward mode through the loop: d sqrt(a)/da = 1 / (2 sqrt(a)).
+      const [, dx] = jvp((a: Array) => newtonSqrt(a)[0], [np.array(9, { dtype: "float32" })], [np.array(1, { dtype: "float32" })]);
+      return [k, x, ks, xs, dx as Array];
     },
     expected: [[4]],
   },
