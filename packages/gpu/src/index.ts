@@ -467,7 +467,7 @@ export class WebGpuBackend implements Backend {
   private disposed = false;
   /** Work deferred behind a program with a while loop (see queue.ts); empty on the synchronous path. */
   private readonly queue = new WorkQueue((e) => (this.pendingError ??= asError(e)));
-  /** Device reads in flight: rejected when the device is lost or the backend disposed, so they never hang. */
+  /** Waits in flight on the device (reads, error checks): rejected when it is lost or the backend disposed, so they never hang. */
   private readonly readers = new Set<(e: Error) => void>();
   /** The largest buffer a binding may cover: min(maxStorageBufferBindingSize, maxBufferSize). */
   readonly maxBinding: number;
@@ -531,25 +531,32 @@ export class WebGpuBackend implements Backend {
 
   /** @internal mapAsync(READ) that rejects with a clear message if the device goes away meanwhile. */
   async mapRead(b: GPUBuffer): Promise<void> {
+    try {
+      await this.unlessGone(b.mapAsync(GPUMapMode.READ));
+    } catch (e) {
+      throw this.unusable() ?? new Error(`webgpu backend: reading a buffer failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** @internal Wait for outstanding validation checks; throw (without clearing it) what the next call would throw. */
+  async healthy(): Promise<void> {
+    await this.unlessGone(Promise.all(this.errorChecks));
+    const why = this.unusable() ?? this.pendingError;
+    if (why) throw why;
+  }
+
+  /** `p`, or a rejection as soon as the device is lost or the backend disposed (so no wait outlives the device). */
+  private async unlessGone<T>(p: Promise<T>): Promise<T> {
     const why = this.unusable();
     if (why) throw why;
     let stop!: (e: Error) => void;
     const gone = new Promise<never>((_, reject) => (stop = reject));
     this.readers.add(stop);
     try {
-      await Promise.race([b.mapAsync(GPUMapMode.READ), gone]);
-    } catch (e) {
-      throw this.unusable() ?? new Error(`webgpu backend: reading a buffer failed: ${(e as Error).message}`);
+      return await Promise.race([p, gone]);
     } finally {
       this.readers.delete(stop);
     }
-  }
-
-  /** @internal Wait for outstanding validation checks; throw (without clearing it) what the next call would throw. */
-  async healthy(): Promise<void> {
-    await Promise.all(this.errorChecks);
-    const why = this.unusable() ?? this.pendingError;
-    if (why) throw why;
   }
 
   /** Simulate losing the device (tests): the next call throws. */
@@ -733,17 +740,18 @@ export class WebGpuBackend implements Backend {
             }
           }),
         );
+    const settle = () => this.unlessGone(Promise.all(this.errorChecks)).catch(() => {});
     try {
       await this.mapRead(staging);
     } catch (e) {
-      await Promise.all(this.errorChecks);
+      await settle();
       this.check();
       throw e;
     }
     const words = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    await Promise.all(this.errorChecks);
+    await settle();
     this.check();
     if (aval.dtype === "bool") {
       const w = new Uint32Array(words);

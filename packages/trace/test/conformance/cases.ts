@@ -314,6 +314,28 @@ export const traceCases: ConformanceCase[] = [
     expected: [[6], [3, 4], [1, 2]],
   },
   {
+    name: "whileLoop body with kernels that use workgroup barriers (tiled matmul, workgroup reduction)",
+    run: () => {
+      const a = ramp([64, 64], 7).mul(0.2);
+      const u = ramp([5000], 3);
+      const f = jit((v0: Array, n: Array) =>
+        whileLoop(
+          ([k]: [Array, Array, Array]) => k.lt(n),
+          ([k, v, t]: [Array, Array, Array]) => {
+            const w = np.matmul(np.matmul(a, a), v);
+            const vn = w.div(np.sum(np.abs(w)));
+            return [k.add(1), vn, t.add(np.sum(np.tanh(u.mul(vn.get(0).mul(50)))))] as [Array, Array, Array];
+          },
+          [i32(0), v0, np.zeros([])] as [Array, Array, Array],
+        ),
+      );
+      const [k, v, t] = f(np.ones([64]).div(64), i32(12));
+      return [k, v, t];
+    },
+    expected: [[12]],
+    tol: 1e-4,
+  },
+  {
     name: "whileLoop body with a scan, a cond and a matmul inside",
     run: () => {
       const w = ramp([4, 4], 3).mul(0.7);
