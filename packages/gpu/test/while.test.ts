@@ -15,6 +15,15 @@ import { cpu, expectClose, runOn } from "./util.js";
 const data = async (x: Array): Promise<number[]> => [...(await x.data())];
 const i32 = (v: number) => np.array(v, { dtype: "int32" });
 const gpuBackend = async () => (await setBackend("webgpu")) as WebGpuBackend;
+/**
+ * A fresh device for memory counts: garbage that earlier tests left on the old
+ * one may be finalized at any await, which would move its counts. Every array
+ * made on the fresh one is kept alive or disposed explicitly.
+ */
+const freshBackend = async () => {
+  resetBackend("webgpu");
+  return gpuBackend();
+};
 
 /** r += 1 per trip while the trip count is below n; returns the trips. */
 const countUp = () =>
@@ -101,7 +110,7 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
   });
 
   it("arrays freed or disposed while a loop is pending keep their buffers until the loop is done", async () => {
-    const be = await gpuBackend();
+    const be = await freshBackend();
     // The loop reads x every iteration; after it, the program allocates a temporary of x's size
     // and reads x again: if x's buffer went back to the pool at dispose, that temporary would be it.
     const f = jit((x: Array, n: Array) => {
@@ -109,7 +118,10 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
       return [s, np.cumsum(np.broadcastTo(s, x.shape), 0), x.mul(3)];
     });
     const n = i32(100);
-    for (const a of f(np.ones([256]), n) as Array[]) await a.data(); // compiled, constants uploaded
+    const ones = np.ones([256]);
+    const warm = f(ones, n) as Array[]; // compiled, constants uploaded
+    for (const a of warm) await a.data();
+    warm.forEach((a) => a.dispose());
     const base = memory("webgpu");
     const x = tidy(() => np.arange(256).astype("float32").mul(0.5));
     await x.data();
@@ -130,11 +142,13 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
     outs.forEach((a) => a.dispose());
     await be.settled();
     expect(memory("webgpu")).toEqual(base);
+    expect([n, ones].every((a) => a.isConcrete)).toBe(true); // kept alive until here
   });
 
   it("memory stays flat over 200 calls of a jitted loop that updates a ref in place", async () => {
-    await gpuBackend();
-    const r = newRef(np.zeros([64]));
+    await freshBackend();
+    const zeros = np.zeros([64]);
+    const r = newRef(zeros);
     const count = countUp();
     const ns = [0, 1, 2, 3, 4, 5, 6].map(i32);
     let k: Array | undefined;
@@ -151,7 +165,9 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
     expect(memory("webgpu")).toEqual(at10);
     let want = 0;
     for (let i = 1; i <= 200; i++) want += i % 7;
-    expect(await data(r.get())).toEqual(new globalThis.Array(64).fill(want));
+    const v = r.get();
+    expect(await data(v)).toEqual(new globalThis.Array(64).fill(want));
+    expect([zeros, ...ns].every((a) => a.isConcrete)).toBe(true); // kept alive until here
   });
 
   it("a donated ref updated inside the loop keeps its buffer (the output handle is the input's)", async () => {
