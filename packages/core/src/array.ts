@@ -401,7 +401,10 @@ export function bufferOf(x: Array, backend: Backend): BufferHandle {
   if (d.handle) {
     if (d.backend !== backend)
       throw new Error(
-        `an array on the "${d.backend!.name}" backend was used by an op on "${backend.name}"; move it with toBackend(x, "${backend.name}")`,
+        `an array on the "${d.backend!.name}" backend was used by an op on "${backend.name}"; ` +
+          (d.backend!.readSync
+            ? `move it with toBackend(x, "${backend.name}")`
+            : `read it with \`await x.data()\` and rebuild it on "${backend.name}" with np.array (the ${d.backend!.name} backend cannot read synchronously)`),
       );
     return d.handle;
   }

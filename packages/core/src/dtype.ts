@@ -20,9 +20,8 @@ export function isDType(x: unknown): x is DType {
 
 export function checkDType(op: string, x: unknown): DType {
   if (isDType(x)) return x;
-  throw new TypeError(
-    `${op}: unsupported dtype ${JSON.stringify(x)}; expected one of ${DTYPES.join(", ")}`,
-  );
+  const wide = typeof x === "string" && /64$/.test(x) ? " (64-bit dtypes are not supported: refs computes in 32 bits, like JAX with x64 disabled; use float32 or int32)" : "";
+  throw new TypeError(`${op}: unsupported dtype ${JSON.stringify(x)}; expected one of ${DTYPES.join(", ")}${wide}`);
 }
 
 export function itemsize(dtype: DType): number {

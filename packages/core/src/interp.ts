@@ -165,17 +165,23 @@ export const evalTrace: Trace = new EvalTrace(baseMain);
 /** The backend an op runs on: the one its array arguments live on, else the current one. */
 export function commonBackend(op: string, xs: readonly Array[]): Backend {
   let found: Backend | null = null;
-  for (const x of xs) {
-    const b = concrete.backendOf(x);
+  let at = -1;
+  for (let i = 0; i < xs.length; i++) {
+    const b = concrete.backendOf(xs[i]!);
     if (b === null) continue;
-    if (found === null) found = b;
-    else if (found !== b)
-      throw new Error(
-        `${op}: arrays live on different backends ("${found.name}" and "${b.name}"); ` +
-          `move one with toBackend(x, "${found.name}") before combining them`,
-      );
+    if (found === null) (found = b), (at = i);
+    else if (found !== b) throw mixedBackends(op, found, at, b, i);
   }
   return found ?? getBackend();
+}
+
+/** The error for arrays of two backends in one op, with a move that works: toBackend reads synchronously, so out of a backend with readSync. */
+function mixedBackends(op: string, a: Backend, i: number, b: Backend, j: number): Error {
+  const [from, to] = a.readSync || !b.readSync ? [a, b] : [b, a];
+  const how = from.readSync
+    ? `move the ${from.name} one with toBackend(x, "${to.name}")`
+    : `read one with \`await x.data()\` and rebuild it on the other backend with np.array`;
+  return new Error(`${op}: arrays live on different backends (argument ${i} on "${a.name}", argument ${j} on "${b.name}"); ${how} before combining them`);
 }
 
 // One-equation programs, cached per (primitive, params, avals) and per backend.

@@ -9,24 +9,44 @@
  * (jit_call, scan bodies, cond branches) compile to nested executables that
  * are encoded inline. execute(): one command encoder, one submit. All dtypes
  * are 32-bit words on the device (bool as u32 0/1).
+ *
+ * A program with a data-dependent while loop (./while.ts) needs device reads
+ * between submits, so execute returns its output handles at once and runs it
+ * as a task of the ordered queue (./queue.ts); until the queue drains, later
+ * calls that touch buffers queue up behind it.
  */
 import { registerBackend, resetBackend, fusion, Literal, Var, typedArrayFor } from "@refs/core";
 import type { Backend, BufferHandle, DType, Eqn, Executable, Program, ShapedArray, TypedArray } from "@refs/core";
 import { createDevice, type DeviceBundle } from "./device.js";
+import { Enc, type Compiled, type Step } from "./encoder.js";
+import { guardedBind } from "./guard.js";
 import { bindings, kernelWgsl, mainHeader, wgslType } from "./kernels.js";
+import { bindingLimit, checkBufferSize, checkProgramBuffers } from "./limits.js";
+import { WorkQueue } from "./queue.js";
 import { routineDispatches, type Bind, type Dispatch } from "./routines.js";
 import { matmulStep } from "./matmul.js";
+import { asyncCond, asyncJitCall, asyncScan, whileStep } from "./while.js";
 
 export { adapterInfo, type AdapterInfo } from "./device.js";
 
 export interface Profile {
+  /** Dispatches encoded (inside while loops: per iteration encoded, including the guarded ones past the end). */
   dispatches: number;
+  /** Bytes of temporaries and outputs taken from the pool or newly created. */
   bytesAllocated: number;
+  /** Labels of the dispatches (the first 10,000). */
   kernels: string[];
+  /** Command buffers submitted: 1, plus one per device read inside while loops. */
+  submits: number;
+  /** Iterations that while loops ran. */
+  loopIterations: number;
 }
 
-let lastProfile: Profile = { dispatches: 0, bytesAllocated: 0, kernels: [] };
-/** Statistics of the last `execute` on the webgpu backend. */
+let lastProfile: Profile = { dispatches: 0, bytesAllocated: 0, kernels: [], submits: 0, loopIterations: 0 };
+/**
+ * Statistics of the last `execute` on the webgpu backend. A program with a
+ * while loop reports when it has finished (e.g. after `await y.data()`).
+ */
 export function profile(): Profile {
   return { ...lastProfile, kernels: [...lastProfile.kernels] };
 }
@@ -34,8 +54,11 @@ export function profile(): Profile {
 class GpuHandle implements BufferHandle {
   declare readonly __bufferHandle?: never;
   freed = false;
+  /** Why the value was never computed (a queued program failed, the device was lost). */
+  error: Error | undefined;
   constructor(
-    public buffer: GPUBuffer,
+    /** Undefined until the queued work that produces it has run. */
+    public buffer: GPUBuffer | undefined,
     readonly bytes: number,
     readonly backend: WebGpuBackend,
   ) {}
@@ -52,58 +75,7 @@ function bucket(bytes: number): number {
   return b;
 }
 
-/** Encoding state of one execute. */
-class Enc {
-  pass: GPUComputePassEncoder | undefined;
-  dispatches = 0;
-  bytes = 0;
-  labels: string[] = [];
-  constructor(
-    readonly be: WebGpuBackend,
-    readonly encoder: GPUCommandEncoder,
-  ) {}
-  dispatch(c: Compiled, bufs: readonly GPUBuffer[], g: [number, number], label: string): void {
-    const [pl, bg] = this.be.bindDeduped(c, bufs);
-    this.pass ??= this.encoder.beginComputePass();
-    this.pass.setPipeline(pl);
-    this.pass.setBindGroup(0, bg);
-    this.pass.dispatchWorkgroups(g[0], g[1]);
-    this.dispatches++;
-    this.labels.push(label);
-  }
-  copy(src: GPUBuffer, so: number, dst: GPUBuffer, dOff: number, n: number): void {
-    if (n <= 0) return;
-    this.endPass();
-    this.encoder.copyBufferToBuffer(src, so, dst, dOff, n);
-  }
-  endPass(): void {
-    this.pass?.end();
-    this.pass = undefined;
-  }
-  temp(nElems: number): GPUBuffer {
-    const b = this.be.acquire(bytesOf(nElems));
-    this.bytes += b.size;
-    return b;
-  }
-}
-
-interface Step {
-  encode(enc: Enc, get: (a: number) => GPUBuffer, out: (k: number) => GPUBuffer): void;
-  /** Slots read (-1: literal) and written. */
-  readonly reads: readonly number[];
-  readonly writes: readonly number[];
-  frees: number[];
-  readonly source: string;
-}
-
 type AliasMode = fusion.AliasMode;
-
-interface Compiled {
-  pipeline: GPUComputePipeline;
-  layout: GPUBindGroupLayout;
-  wgsl: string;
-  n: number;
-}
 
 class GpuExecutable implements Executable {
   readonly steps: Step[] = [];
@@ -115,6 +87,8 @@ class GpuExecutable implements Executable {
   readonly slotAvals: ShapedArray[] = [];
   /** The plan's steps as executed (kernels with too many bindings split into one kernel per equation). */
   readonly planSteps: fusion.Step[] = [];
+  /** Contains a data-dependent while loop (at any depth): runs as a queued task, encoded with awaits. */
+  readonly async: boolean;
 
   constructor(
     readonly program: Program,
@@ -176,6 +150,7 @@ class GpuExecutable implements Executable {
       }),
     );
     this.analyseAliases();
+    this.async = this.steps.some((s) => s.encodeAsync !== undefined);
   }
 
   describe(): string {
@@ -200,9 +175,11 @@ class GpuExecutable implements Executable {
     switch (n) {
       case "jit_call": {
         const sub = be.compileInner(P.program as Program);
+        const source = `// jit_call ${(P.name as string) ?? ""}\n${sub.describe()}`;
+        if (sub.async) return asyncJitCall(be, e, base, getIn, sub, source);
         return {
           ...base,
-          source: `// jit_call ${(P.name as string) ?? ""}\n${sub.describe()}`,
+          source,
           encode(enc, get, out) {
             const res = sub.run(enc, e.inputs.map((_, i) => getIn(get, i)));
             res.forEach((b, k) => enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval.size)));
@@ -211,9 +188,11 @@ class GpuExecutable implements Executable {
         };
       }
       case "while":
-        throw new Error("whileLoop with a data-dependent trip count is not supported on the webgpu backend yet; use foriLoop/scan with static bounds");
+        return whileStep(be, e, base, getIn);
       case "cond": {
         const branches = (P.branches as Program[]).map((p) => be.compileInner(p));
+        if (branches.some((b) => b.async))
+          return asyncCond(be, e, base, getIn, branches, `// cond (a branch has a while loop: the index is read back, one branch runs)\n${branches.map((b) => b.describe()).join("\n\n")}`);
         const idxSel = branches.map((_, bi) =>
           e.outputs.map((v) => {
             const T = wgslType(v.aval.dtype);
@@ -250,9 +229,11 @@ ${mainHeader(N)}
         const nK = P.numCarry as number;
         const xSizes = e.inputs.slice(nC + nK).map((a) => (length === 0 ? 0 : a.aval.size / length));
         const ySizes = e.outputs.slice(nK).map((v) => (length === 0 ? 0 : v.aval.size / length));
+        const source = `// scan body (host-driven, ${length} iterations)\n${body.describe()}`;
+        if (body.async) return asyncScan(be, e, base, getIn, body, source);
         return {
           ...base,
-          source: `// scan body (host-driven, ${length} iterations)\n${body.describe()}`,
+          source,
           encode(enc, get, out) {
             const all = e.inputs.map((_, i) => getIn(get, i));
             const consts = all.slice(0, nC);
@@ -319,36 +300,59 @@ ${mainHeader(N)}
    * (pre-assigned buffers where given); temporaries go back to the pool.
    */
   encodeInto(enc: Enc, inputs: readonly GPUBuffer[], pre?: Map<number, GPUBuffer>): (GPUBuffer | undefined)[] {
-    const env: (GPUBuffer | undefined)[] = new Array(this.slots.size);
-    const owned = new Set<number>();
-    this.inputSlots.forEach((s, i) => (env[s] = inputs[i]));
-    const be = this.be;
+    const r = new EncodeRun(this, enc, inputs, pre);
     for (const st of this.steps) {
-      const get = (s: number): GPUBuffer => env[s]!;
-      st.writes.forEach((w) => {
-        const p = pre?.get(w);
-        if (p) env[w] = p;
-        else {
-          env[w] = enc.temp(this.slotAvals[w]!.size);
-          owned.add(w);
-        }
-      });
-      st.encode(enc, get, (k) => env[st.writes[k]!]!);
-      for (const f of st.frees) {
-        if (owned.has(f)) {
-          be.release(env[f]!);
-          owned.delete(f);
-        }
-        env[f] = undefined;
-      }
+      r.begin(st);
+      st.encode(enc, r.get, r.out);
+      r.end(st);
     }
-    return env;
+    return r.env;
   }
 
-  /** Run as a sub-program: fresh output buffers (owned by the caller). */
-  run(enc: Enc, inputs: readonly GPUBuffer[]): GPUBuffer[] {
-    const env = this.encodeInto(enc, inputs);
-    return this.collect(enc, env, new Set(inputs));
+  /** encodeInto for programs with a while loop: steps that contain one are awaited. */
+  async encodeIntoAsync(enc: Enc, inputs: readonly GPUBuffer[], pre?: Map<number, GPUBuffer>): Promise<(GPUBuffer | undefined)[]> {
+    const r = new EncodeRun(this, enc, inputs, pre);
+    for (const st of this.steps) {
+      r.begin(st);
+      if (st.encodeAsync) await st.encodeAsync(enc, r.get, r.out);
+      else st.encode(enc, r.get, r.out);
+      r.end(st);
+    }
+    return r.env;
+  }
+
+  /**
+   * Run as a sub-program: fresh output buffers (owned by the caller), except
+   * outputs listed in `into`, which are written into the given buffers (inputs
+   * that inPlaceOutputs said may be overwritten) and returned as undefined.
+   */
+  run(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): GPUBuffer[] {
+    const env = this.encodeInto(enc, inputs, into && this.preFor(into));
+    return this.collect(enc, env, new Set(inputs), into && new Set(into.keys()));
+  }
+
+  async runAsync(enc: Enc, inputs: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): Promise<GPUBuffer[]> {
+    const env = await this.encodeIntoAsync(enc, inputs, into && this.preFor(into));
+    return this.collect(enc, env, new Set(inputs), into && new Set(into.keys()));
+  }
+
+  /** Of the (input -> output) pairs, the outputs that may be written into their input's buffer (the planner's alias rules). */
+  inPlaceOutputs(pairs: readonly { input: number; output: number }[]): number[] {
+    const p: Program = { ...this.program, aliases: pairs };
+    return fusion
+      .planAliases(p, this.planSteps)
+      .filter((a) => a.mode === "inplace" || a.mode === "same")
+      .map((a) => a.output);
+  }
+
+  private preFor(into: ReadonlyMap<number, GPUBuffer>): Map<number, GPUBuffer> {
+    const pre = new Map<number, GPUBuffer>();
+    into.forEach((b, k) => {
+      const o = this.program.outputs[k];
+      const s = o instanceof Var ? this.slots.get(o) : undefined;
+      if (s !== undefined && !this.inputSlots.includes(s)) pre.set(s, b);
+    });
+    return pre;
   }
 
   collect(enc: Enc, env: (GPUBuffer | undefined)[], avoid: Set<GPUBuffer>, skip?: Set<number>): GPUBuffer[] {
@@ -357,8 +361,9 @@ ${mainHeader(N)}
       if (skip?.has(k)) return undefined as unknown as GPUBuffer;
       const n = o.aval.size;
       if (o instanceof Literal) {
+        // A copy in the command stream (a queue write would land before earlier commands that use this pooled buffer).
         const b = enc.temp(n);
-        this.be.device.queue.writeBuffer(b, 0, hostToDevice(o.aval.dtype, castArray(o.value, o.aval.dtype)));
+        enc.copy(this.literalBuffer(o), 0, b, 0, 4);
         return b;
       }
       let b = env[this.slots.get(o)!]!;
@@ -370,6 +375,47 @@ ${mainHeader(N)}
       seen.add(b);
       return b;
     });
+  }
+}
+
+/** The slot buffers of one encoding of a program: temporaries taken before each step, released after their last reader. */
+class EncodeRun {
+  readonly env: (GPUBuffer | undefined)[];
+  private readonly owned = new Set<number>();
+  private cur: Step | undefined;
+  readonly get = (s: number): GPUBuffer => this.env[s]!;
+  readonly out = (k: number): GPUBuffer => this.env[this.cur!.writes[k]!]!;
+
+  constructor(
+    private readonly x: GpuExecutable,
+    private readonly enc: Enc,
+    inputs: readonly GPUBuffer[],
+    private readonly pre: Map<number, GPUBuffer> | undefined,
+  ) {
+    this.env = new Array(x.slots.size);
+    x.inputSlots.forEach((s, i) => (this.env[s] = inputs[i]));
+  }
+
+  begin(st: Step): void {
+    this.cur = st;
+    for (const w of st.writes) {
+      const p = this.pre?.get(w);
+      if (p) this.env[w] = p;
+      else {
+        this.env[w] = this.enc.temp(this.x.slotAvals[w]!.size);
+        this.owned.add(w);
+      }
+    }
+  }
+
+  end(st: Step): void {
+    for (const f of st.frees) {
+      if (this.owned.has(f)) {
+        this.enc.be.release(this.env[f]!);
+        this.owned.delete(f);
+      }
+      this.env[f] = undefined;
+    }
   }
 }
 
@@ -411,12 +457,26 @@ export class WebGpuBackend implements Backend {
   private pendingError: Error | undefined;
   private readonly errorChecks = new Set<Promise<void>>();
   private disposed = false;
+  /** Work deferred behind a program with a while loop (see queue.ts); empty on the synchronous path. */
+  private readonly queue = new WorkQueue((e) => (this.pendingError ??= asError(e)));
+  /** Waits in flight on the device (reads, error checks): rejected when it is lost or the backend disposed, so they never hang. */
+  private readonly readers = new Set<(e: Error) => void>();
+  /** The largest buffer a binding may cover: min(maxStorageBufferBindingSize, maxBufferSize). */
+  readonly maxBinding: number;
+  /**
+   * The most iterations of a data-dependent while loop encoded per submit
+   * (the batch doubles from 1 up to this). 1 reads the loop's flag back after
+   * every iteration.
+   */
+  whileBatch = 64;
 
   constructor(private readonly bundle: DeviceBundle) {
     this.device = bundle.device;
+    this.maxBinding = bindingLimit(this.device);
     void this.device.lost.then((info) => {
-      if (this.disposed && !this.lostReason) return;
-      this.lostReason ??= info.message || info.reason || "unknown reason";
+      if (!(this.disposed && !this.lostReason)) this.lostReason ??= info.message || info.reason || "unknown reason";
+      const e = this.unusable() ?? new Error("webgpu device was lost");
+      for (const r of this.readers) r(e);
     });
   }
 
@@ -424,15 +484,24 @@ export class WebGpuBackend implements Backend {
     return this.bundle.info;
   }
 
-  private check(): void {
-    if (this.lostReason !== undefined) {
-      // Unregister the dead instance so the next setBackend("webgpu") starts a fresh device.
-      if (current === this) {
-        current = undefined;
-        resetBackend("webgpu");
-      }
-      throw new Error(`webgpu device was lost (${this.lostReason}); call setBackend("webgpu") again to start a fresh device`);
+  /** Why nothing can run any more (lost device, disposed backend), if so. */
+  private unusable(): Error | undefined {
+    if (this.lostReason !== undefined) return this.lostError();
+    if (this.disposed) return new Error("webgpu backend: the backend was disposed; call setBackend(\"webgpu\") again to start a fresh device");
+    return undefined;
+  }
+
+  private lostError(): Error {
+    // Unregister the dead instance so the next setBackend("webgpu") starts a fresh device.
+    if (current === this) {
+      current = undefined;
+      resetBackend("webgpu");
     }
+    return new Error(`webgpu device was lost (${this.lostReason}); call setBackend("webgpu") again to start a fresh device`);
+  }
+
+  private check(): void {
+    if (this.lostReason !== undefined) throw this.lostError();
     if (this.pendingError) {
       const e = this.pendingError;
       this.pendingError = undefined;
@@ -440,7 +509,8 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  private watch(p: Promise<GPUError | null>, what: () => string): void {
+  /** @internal Turn a popped error scope into the pending error that the next call throws. */
+  watch(p: Promise<GPUError | null>, what: () => string): void {
     const c = p.then(
       (err) => {
         if (err && !this.pendingError) this.pendingError = new Error(`webgpu backend: ${err.message}\n${what()}`);
@@ -449,6 +519,36 @@ export class WebGpuBackend implements Backend {
     );
     this.errorChecks.add(c);
     void c.then(() => this.errorChecks.delete(c));
+  }
+
+  /** @internal mapAsync(READ) that rejects with a clear message if the device goes away meanwhile. */
+  async mapRead(b: GPUBuffer): Promise<void> {
+    try {
+      await this.unlessGone(b.mapAsync(GPUMapMode.READ));
+    } catch (e) {
+      throw this.unusable() ?? new Error(`webgpu backend: reading a buffer failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** @internal Wait for outstanding validation checks; throw (without clearing it) what the next call would throw. */
+  async healthy(): Promise<void> {
+    await this.unlessGone(Promise.all(this.errorChecks));
+    const why = this.unusable() ?? this.pendingError;
+    if (why) throw why;
+  }
+
+  /** `p`, or a rejection as soon as the device is lost or the backend disposed (so no wait outlives the device). */
+  private async unlessGone<T>(p: Promise<T>): Promise<T> {
+    const why = this.unusable();
+    if (why) throw why;
+    let stop!: (e: Error) => void;
+    const gone = new Promise<never>((_, reject) => (stop = reject));
+    this.readers.add(stop);
+    try {
+      return await Promise.race([p, gone]);
+    } finally {
+      this.readers.delete(stop);
+    }
   }
 
   /** Simulate losing the device (tests): the next call throws. */
@@ -465,15 +565,17 @@ export class WebGpuBackend implements Backend {
     return d !== "float16";
   }
 
-  private checkDtype(d: DType): void {
+  private checkDtype(d: DType, where: string): void {
     if (d === "float16")
       throw new Error(
-        `webgpu backend: float16 is not supported on this device${this.bundle.hasF16 ? "" : " (the adapter has no shader-f16 feature)"}; use float32`,
+        `webgpu backend: float16 is not supported on this device${this.bundle.hasF16 ? "" : " (the adapter has no shader-f16 feature)"}, found in ${where}; use float32 (x.astype("float32"))`,
       );
   }
 
   acquire(bytes: number): GPUBuffer {
-    const size = bucket(bytes);
+    let size = bucket(bytes);
+    // The pool's rounding must not push a buffer that fits over the binding limit.
+    if (size > this.maxBinding && bytes <= this.maxBinding) size = Math.ceil(bytes / 16) * 16;
     const list = this.pool.get(size);
     const b = list?.pop();
     if (b) {
@@ -554,9 +656,9 @@ export class WebGpuBackend implements Backend {
    * writes every repeat through the first binding, and the repeats get
    * distinct 16-byte placeholders.
    */
-  bindDeduped(c: Compiled, bufs: readonly GPUBuffer[]): [GPUComputePipeline, GPUBindGroup] {
+  bindDeduped(c: Compiled, bufs: readonly GPUBuffer[], guard?: GPUBuffer): [GPUComputePipeline, GPUBindGroup] {
     const first = bufs.map((b) => bufs.indexOf(b));
-    if (first.every((f, i) => f === i)) return [c.pipeline, this.bindGroup(c.layout, bufs)];
+    if (first.every((f, i) => f === i)) return guard ? guardedBind(this, c, bufs, guard) : [c.pipeline, this.bindGroup(c.layout, bufs)];
     let text = c.wgsl;
     first.forEach((f, j) => {
       if (f !== j) text = text.replace(new RegExp(`\\bb${j}\\[`, "g"), `b${f}[`);
@@ -568,7 +670,7 @@ export class WebGpuBackend implements Backend {
         this.dummies.push(this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST }));
       return this.dummies[j]!;
     });
-    return [v.pipeline, this.bindGroup(v.layout, bound)];
+    return guard ? guardedBind(this, v, bound, guard) : [v.pipeline, this.bindGroup(v.layout, bound)];
   }
 
   bindGroup(layout: GPUBindGroupLayout, bufs: readonly GPUBuffer[]): GPUBindGroup {
@@ -581,7 +683,7 @@ export class WebGpuBackend implements Backend {
     return h;
   }
 
-  private wrap(b: GPUBuffer, n: number): GpuHandle {
+  private wrap(b: GPUBuffer | undefined, n: number): GpuHandle {
     this.liveBuffers++;
     this.liveBytes += bytesOf(n);
     return new GpuHandle(b, bytesOf(n), this);
@@ -589,11 +691,24 @@ export class WebGpuBackend implements Backend {
 
   alloc(aval: ShapedArray, data?: TypedArray): BufferHandle {
     this.check();
-    this.checkDtype(aval.dtype);
+    this.checkDtype(aval.dtype, `alloc of ${aval.str()}`);
+    checkBufferSize(aval, this.maxBinding, () => `alloc of ${aval.str()}`);
+    if (data && data.length !== aval.size) throw new RangeError(`webgpu backend: alloc of ${aval.str()} got ${data.length} elements of data`);
     const bytes = bytesOf(aval.size);
+    if (!this.queue.idle) {
+      // Behind queued work: the pool's buffers may still be used by it, so take one (and write it) in turn.
+      const h = this.wrap(undefined, aval.size);
+      const words = data ? (aval.size > 0 ? hostToDevice(aval.dtype, data).slice() : undefined) : new Uint8Array(bytes);
+      this.queue.push(() => {
+        const why = this.unusable();
+        if (why) return void (h.error = why);
+        h.buffer = this.acquire(bytes);
+        if (words) this.device.queue.writeBuffer(h.buffer, 0, words);
+      });
+      return h;
+    }
     const b = this.acquire(bytes);
     if (data) {
-      if (data.length !== aval.size) throw new RangeError(`webgpu backend: alloc of ${aval.str()} got ${data.length} elements of data`);
       if (aval.size > 0) this.device.queue.writeBuffer(b, 0, hostToDevice(aval.dtype, data));
     } else this.device.queue.writeBuffer(b, 0, new Uint8Array(bytes));
     return this.wrap(b, aval.size);
@@ -605,21 +720,30 @@ export class WebGpuBackend implements Backend {
     const n = aval.size;
     const out = typedArrayFor(aval.dtype, n);
     if (n === 0) return out;
-    const staging = this.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(g.buffer, 0, staging, 0, n * 4);
-    this.device.queue.submit([enc.finish()]);
+    // Behind queued work the copy is queued too: it sees that work's results and precedes later writes.
+    const staging = this.queue.idle
+      ? this.stageRead(g, n)
+      : await new Promise<GPUBuffer>((resolve, reject) =>
+          this.queue.push(() => {
+            try {
+              resolve(this.stageRead(g, n));
+            } catch (e) {
+              reject(e);
+            }
+          }),
+        );
+    const settle = () => this.unlessGone(Promise.all(this.errorChecks)).catch(() => {});
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.mapRead(staging);
     } catch (e) {
-      await Promise.all(this.errorChecks);
+      await settle();
       this.check();
-      throw new Error(`webgpu backend: reading a buffer failed: ${(e as Error).message}`);
+      throw e;
     }
     const words = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
-    await Promise.all(this.errorChecks);
+    await settle();
     this.check();
     if (aval.dtype === "bool") {
       const w = new Uint32Array(words);
@@ -628,12 +752,28 @@ export class WebGpuBackend implements Backend {
     return out;
   }
 
+  /** Copy a buffer into a fresh mappable one and submit. */
+  private stageRead(g: GpuHandle, n: number): GPUBuffer {
+    const why = g.error ?? this.unusable();
+    if (why) throw why;
+    const staging = this.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(g.buffer!, 0, staging, 0, n * 4);
+    this.device.queue.submit([enc.finish()]);
+    return staging;
+  }
+
   free(h: BufferHandle): void {
     if (!(h instanceof GpuHandle) || h.freed || h.backend !== this) return;
     h.freed = true;
     this.liveBuffers--;
     this.liveBytes -= h.bytes;
-    if (!this.lostReason && !this.disposed) this.release(h.buffer);
+    if (this.queue.idle) this.releaseHandle(h);
+    else this.queue.push(() => this.releaseHandle(h));
+  }
+
+  private releaseHandle(h: GpuHandle): void {
+    if (h.buffer && !this.lostReason && !this.disposed) this.release(h.buffer);
   }
 
   memory(): { buffers: number; bytes: number } {
@@ -642,12 +782,16 @@ export class WebGpuBackend implements Backend {
 
   compile(p: Program): GpuExecutable {
     this.check();
-    for (const v of p.inputs) this.checkDtype(v.aval.dtype);
-    for (const e of p.eqns) for (const v of e.outputs) if (v.aval.kind === "array") this.checkDtype(v.aval.dtype);
+    const name = p.name ?? "a program";
+    for (const v of p.inputs) this.checkDtype(v.aval.dtype, name);
+    for (const e of p.eqns)
+      for (const v of e.outputs) if (v.aval.kind === "array") this.checkDtype(v.aval.dtype, e.prim.name === name ? name : `${e.prim.name} in ${name}`);
     // Transposes around dot_general become strided reads; elementwise consumers of a dot become its epilogue.
     const q = fusion.foldMovement(p);
     const plan = fusion.fuseDotEpilogues(q, fusion.planProgram(q), { maxBuffers: this.device.limits.maxStorageBuffersPerShaderStage });
-    return new GpuExecutable(q, plan, this);
+    const x = new GpuExecutable(q, plan, this);
+    checkProgramBuffers(q, x.slots, this.maxBinding);
+    return x;
   }
 
   compileInner(p: Program): GpuExecutable {
@@ -664,41 +808,86 @@ export class WebGpuBackend implements Backend {
     if (inputs.length !== p.inputs.length)
       throw new TypeError(`webgpu backend: ${p.name ?? "program"} expects ${p.inputs.length} inputs, got ${inputs.length}`);
     const hs = inputs.map((h) => this.handle(h));
-    const bufs = hs.map((h) => h.buffer);
-    const result: (BufferHandle | undefined)[] = new Array(p.outputs.length);
-    let pre: Map<number, GPUBuffer> | undefined;
-    const copies: { output: number; input: number }[] = [];
-    const skip = new Set<number>();
-    for (const al of x.aliasInfo) {
-      if (!donated[al.input]) continue;
-      const h = hs[al.input]!;
-      if (hs.indexOf(h) !== hs.lastIndexOf(h)) continue;
-      result[al.output] = h;
-      skip.add(al.output);
-      if (al.mode === "inplace") (pre ??= new Map()).set(al.slot, h.buffer);
-      else if (al.mode === "copy") copies.push(al);
-    }
+    const bad = hs.find((h) => h.error);
+    if (bad) throw bad.error;
+    const d = donation(x, hs, donated);
+    if (!x.async && this.queue.idle) return this.runNow(x, hs, d);
+    // A while loop, or work queued behind one: the outputs' buffers are assigned when the task runs.
+    const result = d.result.map((h, k) => h ?? this.wrap(undefined, p.outputs[k]!.aval.size));
+    this.queue.push(() => this.runQueued(x, hs, d, result));
+    return result;
+  }
+
+  /** The synchronous path: encode, submit once, return the outputs. */
+  private runNow(x: GpuExecutable, hs: readonly GpuHandle[], d: Donation): BufferHandle[] {
+    const p = x.program;
+    const bufs = hs.map((h) => h.buffer!);
+    const pre = preBuffers(d, bufs);
     this.trimPool();
     this.device.pushErrorScope("validation");
     const enc = new Enc(this, this.device.createCommandEncoder());
     const env = x.encodeInto(enc, bufs, pre);
-    // Donated copy-mode outputs: compute, then copy into the input's buffer.
-    const copySkip = new Set([...skip].filter((k) => !copies.some((c) => c.output === k)));
-    const outs = x.collect(enc, env, new Set([...bufs, ...(pre ? pre.values() : [])]), copySkip);
-    for (const c of copies) {
-      const o = outs[c.output]!;
-      enc.copy(o, 0, bufs[c.input]!, 0, bytesOf(p.outputs[c.output]!.aval.size));
-      if (!bufs.includes(o)) this.release(o);
-    }
+    const outs = this.collectOutputs(enc, x, env, bufs, pre, d);
     enc.endPass();
     this.device.queue.submit([enc.encoder.finish()]);
     this.watch(this.device.popErrorScope(), () => `while running ${p.name ?? "a program"}; its kernels:\n${x.describe()}`);
+    const result: (BufferHandle | undefined)[] = [...d.result];
     for (let k = 0; k < outs.length; k++) {
       if (result[k]) continue;
       result[k] = this.wrap(outs[k]!, p.outputs[k]!.aval.size);
     }
-    lastProfile = { dispatches: enc.dispatches, bytesAllocated: enc.bytes, kernels: enc.labels };
+    lastProfile = { dispatches: enc.dispatches, bytesAllocated: enc.bytes, kernels: enc.labels, submits: 1, loopIterations: 0 };
     return result as BufferHandle[];
+  }
+
+  /** A queued task: encode (awaiting device reads inside while loops), submit, hand the buffers to the handles. */
+  private async runQueued(x: GpuExecutable, hs: readonly GpuHandle[], d: Donation, result: GpuHandle[]): Promise<void> {
+    const p = x.program;
+    const why = this.unusable() ?? hs.find((h) => h.error)?.error;
+    if (why) return poison(result, why);
+    const bufs = hs.map((h) => h.buffer!);
+    const pre = preBuffers(d, bufs);
+    this.trimPool();
+    const enc = new Enc(this, this.device.createCommandEncoder(), () => `while running ${p.name ?? "a program"}; its kernels:\n${x.describe()}`);
+    enc.beginScope();
+    try {
+      const env = x.async ? await x.encodeIntoAsync(enc, bufs, pre) : x.encodeInto(enc, bufs, pre);
+      const outs = this.collectOutputs(enc, x, env, bufs, pre, d);
+      enc.submit();
+      outs.forEach((b, k) => {
+        if (!d.result[k]) result[k]!.buffer = b;
+      });
+      lastProfile = { dispatches: enc.dispatches, bytesAllocated: enc.bytes, kernels: enc.labels, submits: enc.submits, loopIterations: enc.trips };
+    } catch (err) {
+      enc.abort();
+      const e =
+        this.unusable() ??
+        new Error(`webgpu backend: ${p.name ?? "a program"} failed while it ran (its outputs were never computed): ${asError(err).message}`, { cause: err });
+      poison(result, e);
+      this.pendingError ??= e;
+    }
+  }
+
+  /** The program's outputs; copy-mode donated outputs are computed, then copied into the input's buffer. */
+  private collectOutputs(enc: Enc, x: GpuExecutable, env: (GPUBuffer | undefined)[], bufs: GPUBuffer[], pre: Map<number, GPUBuffer> | undefined, d: Donation): GPUBuffer[] {
+    const copySkip = new Set([...d.skip].filter((k) => !d.copies.some((c) => c.output === k)));
+    const outs = x.collect(enc, env, new Set([...bufs, ...(pre ? pre.values() : [])]), copySkip);
+    for (const c of d.copies) {
+      const o = outs[c.output]!;
+      enc.copy(o, 0, bufs[c.input]!, 0, bytesOf(x.program.outputs[c.output]!.aval.size));
+      if (!bufs.includes(o)) this.release(o);
+    }
+    return outs;
+  }
+
+  /** Wait until queued work (programs with while loops and what came after them) has run. */
+  async settled(): Promise<void> {
+    await this.queue.whenIdle();
+  }
+
+  /** Tasks queued or running behind a while loop (0: the synchronous path). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   dispose(): void {
@@ -714,6 +903,43 @@ export class WebGpuBackend implements Backend {
     }
     this.bundle.gpu = undefined;
   }
+}
+
+/** Which outputs reuse a donated input's handle, and how (see fusion.planAliases). */
+interface Donation {
+  /** The donated input's handle for outputs that reuse it, else undefined. */
+  result: (GpuHandle | undefined)[];
+  /** In-place outputs: slot -> input index. */
+  inplace: Map<number, number>;
+  copies: { output: number; input: number }[];
+  skip: Set<number>;
+}
+
+function donation(x: GpuExecutable, hs: readonly GpuHandle[], donated: readonly boolean[]): Donation {
+  const d: Donation = { result: new Array(x.program.outputs.length).fill(undefined), inplace: new Map(), copies: [], skip: new Set() };
+  for (const al of x.aliasInfo) {
+    if (!donated[al.input]) continue;
+    const h = hs[al.input]!;
+    if (hs.indexOf(h) !== hs.lastIndexOf(h)) continue;
+    d.result[al.output] = h;
+    d.skip.add(al.output);
+    if (al.mode === "inplace") d.inplace.set(al.slot, al.input);
+    else if (al.mode === "copy") d.copies.push(al);
+  }
+  return d;
+}
+
+function preBuffers(d: Donation, bufs: readonly GPUBuffer[]): Map<number, GPUBuffer> | undefined {
+  if (d.inplace.size === 0) return undefined;
+  return new Map([...d.inplace].map(([slot, i]) => [slot, bufs[i]!]));
+}
+
+function poison(hs: readonly GpuHandle[], e: Error): void {
+  for (const h of hs) h.error ??= e;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** Start a webgpu backend on a fresh device (what `setBackend("webgpu")` calls). */

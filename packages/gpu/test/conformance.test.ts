@@ -3,8 +3,8 @@
  * each package's test/conformance/cases.ts) run on the CPU and on webgpu, and
  * the outputs are compared: float32 within the case's tolerance (default 1e-5
  * relative + 1e-6 absolute; tol 0 = bit-exact, as for the PRNG), ints and
- * bools exactly, same shapes and dtypes. Cases a backend legitimately refuses
- * (whileLoop with a data-dependent trip count on webgpu) are not in the lists.
+ * bools exactly, same shapes and dtypes. Every case runs on both backends
+ * (whileLoop with a data-dependent trip count included).
  */
 import { describe, expect, it } from "vitest";
 import { isFloat, setBackend, type Array, type DType } from "@refs/core";
