@@ -14,6 +14,7 @@ import {
   RefType,
   bufferOf,
   getBackend,
+  getBackendName,
   np,
   takeBuffer,
   tree,
@@ -99,9 +100,12 @@ export function jit<F extends (...args: any[]) => any>(fn: F, opts: JitOptions =
   const call = (...args: unknown[]): unknown => {
     const flat = flatten(args);
     if (isStaging() || flat.leaves.some((l) => !l.isConcrete)) return inlineCall(fn, info, flat, args, opts);
-    const key = cacheKey(flat);
+    // Compiled per backend: a program compiled for one backend (or for a
+    // device since lost and replaced) never runs on another.
+    const backend = getBackend();
+    const key = `${getBackendName()}|${cacheKey(flat)}`;
     let c = cache.get(key);
-    if (!c) cache.set(key, (c = compile(flat)));
+    if (!c || c.backend !== backend) cache.set(key, (c = compile(flat)));
     return run(c, flat, opts);
   };
 

@@ -133,3 +133,33 @@ describe("jit with refs", () => {
     expect(traces).toBe(2);
   });
 });
+
+describe("jit's cache is per backend", () => {
+  it("a function jitted on one backend compiles again for another, and for a fresh instance of it", async () => {
+    const { CpuBackend, registerBackend, setBackend, memory, resetBackend } = await import("@refs/core");
+    let made = 0;
+    registerBackend("cpu-other", () => (made++, new CpuBackend()), { priority: -10 });
+    const f = jit((x: Array) => x.mul(2).add(1));
+    try {
+      await setBackend("cpu");
+      expect(f(np.arange(3)).toJs()).toEqual([1, 3, 5]);
+      await setBackend("cpu-other");
+      const before = memory("cpu-other").buffers;
+      const y = f(np.arange(3));
+      // The output lives on the backend that is current at the call, not the one of the first call.
+      expect(memory("cpu-other").buffers).toBeGreaterThan(before);
+      expect(y.toJs()).toEqual([1, 3, 5]);
+      expect(f.cacheSize).toBe(2);
+      // A backend instance that was reset (a lost device brought up again) gets a fresh compile, not the dead one's executable.
+      resetBackend("cpu-other");
+      await setBackend("cpu-other");
+      expect(made).toBe(2);
+      const before2 = memory("cpu-other").buffers;
+      expect(f(np.arange(3)).toJs()).toEqual([1, 3, 5]);
+      expect(memory("cpu-other").buffers).toBeGreaterThan(before2);
+      expect(f.cacheSize).toBe(2);
+    } finally {
+      await setBackend("cpu");
+    }
+  });
+});
