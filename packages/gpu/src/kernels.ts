@@ -251,18 +251,20 @@ function opText(name: string, dtype: IDType, a: readonly string[], argDtypes: re
       const s = I ? `bitcast<u32>(${y})` : y;
       return I ? `(${x} >> min(${s}, 31u))` : `bitcast<u32>(bitcast<i32>(${x}) >> min(${s}, 31u))`;
     }
+    // Float comparisons test NaN by its bits: WGSL lets compilers assume
+    // finite math, and Mesa's NIR folds `x != x` to false (isnan broke on
+    // lavapipe). With a NaN operand only "ne" is true, as in IEEE 754.
     case "eq":
-      return b2u(`${x} == ${y}`);
+      return F ? b2u(`!isnan_f(${x}) && !isnan_f(${y}) && ${x} == ${y}`) : b2u(`${x} == ${y}`);
     case "ne":
-      return b2u(`${x} != ${y}`);
+      return F ? b2u(`isnan_f(${x}) || isnan_f(${y}) || ${x} != ${y}`) : b2u(`${x} != ${y}`);
     case "lt":
-      return b2u(`${x} < ${y}`);
     case "le":
-      return b2u(`${x} <= ${y}`);
     case "gt":
-      return b2u(`${x} > ${y}`);
-    case "ge":
-      return b2u(`${x} >= ${y}`);
+    case "ge": {
+      const c = `${x} ${{ lt: "<", le: "<=", gt: ">", ge: ">=" }[name]} ${y}`;
+      return F ? b2u(`!isnan_f(${x}) && !isnan_f(${y}) && ${c}`) : b2u(c);
+    }
     case "select":
       return `select(${z}, ${y}, ${x} != 0u)`;
     case "convert_element_type":

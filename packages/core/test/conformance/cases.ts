@@ -60,6 +60,26 @@ export const coreCases: ConformanceCase[] = [
     expected: [[Infinity, -Infinity, NaN, Infinity], [0, 0, 1, 0], [1, 1, 0, 1], [0, 0, 0, 0]],
   },
   {
+    name: "float comparisons with NaN and infinite operands",
+    run: () => {
+      const z = f32([0, 1, 0, 2, -1]).div(f32([0, 0, 0, 1, 0])); // [NaN, Inf, NaN, 2, -Inf]
+      const y = f32([0, 0, 1, 2, -Infinity]).div(f32([0, 1, 1, 1, 1])); // [NaN, 0, 1, 2, -Inf]
+      return [z.eq(z), z.ne(z), z.eq(y), z.ne(y), z.lt(y), z.le(y), z.gt(y), z.ge(y), np.isnan(z), np.maximum(z, y)];
+    },
+    expected: [
+      [0, 1, 0, 1, 1],
+      [1, 0, 1, 0, 0],
+      [0, 0, 0, 1, 1],
+      [1, 1, 1, 0, 0],
+      [0, 0, 0, 0, 0],
+      [0, 0, 0, 1, 1],
+      [0, 1, 0, 0, 0],
+      [0, 1, 0, 1, 1],
+      [1, 0, 1, 0, 0],
+      [NaN, Infinity, NaN, 2, -Infinity],
+    ],
+  },
+  {
     name: "int32 wraparound",
     run: () => {
       const big = i32([2147483647, -2147483648, 65536, 123456789]);
