@@ -1,13 +1,13 @@
 /**
  * `pnpm bench`: refs against jax-js and TensorFlow.js, every workload on
  * every backend that starts here, in one process, interleaved; prints the
- * table and writes results.json, results.svg (and RESULTS.md with
- * --write-results).
+ * table and writes results.json and results.svg to apps/bench/out/ (with
+ * --write-results: to apps/bench/ beside RESULTS.md, the committed record).
  *
  *   node dist/main.js [--quick] [--write-results] [--only matmul,gelu,sum,softmax,block,mlp]
  *                     [--targets "refs cpu,jax-js wasm,…"] [--no-gpu] [--no-ceiling]
  */
-import { realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FULL, QUICK, progressLine, runCases, targetLabel, type Row } from "./harness.js";
@@ -152,9 +152,13 @@ export async function bench(o: BenchOptions, out: NodeJS.WritableStream = proces
   const mismatches = rows.filter((r) => r.status === "mismatch");
   if (mismatches.length) say(`\n!!!!! ${mismatches.length} NUMERICAL MISMATCH${mismatches.length > 1 ? "ES" : ""}: see the check column !!!!!`);
 
-  writeFileSync(join(APP_DIR, "results.json"), JSON.stringify(rep, null, 2) + "\n");
-  writeFileSync(join(APP_DIR, "results.svg"), svgChart(rep));
-  say(`\nwrote apps/bench/results.json and apps/bench/results.svg (${rep.seconds.toFixed(0)} s)`);
+  // A plain run leaves the committed record alone: its files go to out/ (git-ignored).
+  const dir = o.writeResults ? "" : "out";
+  mkdirSync(join(APP_DIR, dir), { recursive: true });
+  writeFileSync(join(APP_DIR, dir, "results.json"), JSON.stringify(rep, null, 2) + "\n");
+  writeFileSync(join(APP_DIR, dir, "results.svg"), svgChart(rep));
+  const shown = dir ? `apps/bench/${dir}` : "apps/bench";
+  say(`\nwrote ${shown}/results.json and ${shown}/results.svg (${rep.seconds.toFixed(0)} s)`);
   if (o.writeResults) {
     writeFileSync(join(APP_DIR, "RESULTS.md"), resultsMarkdown(rep, `pnpm bench${o.quick ? " --quick" : ""} --write-results`));
     say("wrote apps/bench/RESULTS.md");
