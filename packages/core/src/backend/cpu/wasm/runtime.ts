@@ -100,6 +100,11 @@ function heapOnce(): { heap: WasmHeap; shared: boolean } | null {
   return null;
 }
 
+/** The heap if it was created (it outlives runtime resets: buffers may live in it). */
+export function existingHeap(): { heap: WasmHeap; shared: boolean } | null {
+  return heapState ?? null;
+}
+
 /** The runtime, or null where Wasm SIMD is unavailable (or disabled by `setWasmOptions({ simd: false })`). */
 export function runtime(): Runtime | null {
   if (state !== undefined) return state;

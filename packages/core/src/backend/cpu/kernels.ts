@@ -1,0 +1,192 @@
+/**
+ * Running a fused kernel on the CPU: its JS function (codegen.ts) or its Wasm
+ * SIMD module (wasm/fused.ts), chosen per call. "auto" (the default) uses
+ * Wasm from WASM_MIN_ELEMENTS loop elements up, where the call overhead
+ * (writing a job record, staging operands that are not in the heap) is paid
+ * back; below that, and for kernels the Wasm generator does not handle, the JS
+ * function runs. Big kernels are split into ranges over the worker pool.
+ *
+ * `setCpuKernelImpl` or REFS_CPU_KERNELS ("js" | "wasm" | "auto") forces a
+ * path, so tests can compare both.
+ */
+import type { TypedArray } from "../../dtype.js";
+import { expKey, type Exp } from "../../fusion/ir.js";
+import type { Kernel } from "../../fusion/plan.js";
+import { compileKernel, type KernelFn } from "./codegen.js";
+import { LANES, fusedModuleBytes, rangeGranule } from "./wasm/fused.js";
+import { compileModule, memoryDecl, options, runJobs, runtime, threadCount } from "./wasm/runtime.js";
+
+export type CpuKernelImpl = "auto" | "js" | "wasm";
+
+function envImpl(): CpuKernelImpl {
+  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.REFS_CPU_KERNELS;
+  return v === "js" || v === "wasm" ? v : "auto";
+}
+let kernelImpl: CpuKernelImpl = envImpl();
+
+/**
+ * Choose the fused-kernel path: "js", "wasm" (every size, where the kernel is
+ * supported and Wasm SIMD is available; else JS) or "auto". Returns the
+ * previous setting.
+ */
+export function setCpuKernelImpl(impl: CpuKernelImpl): CpuKernelImpl {
+  const prev = kernelImpl;
+  kernelImpl = impl;
+  return prev;
+}
+
+/** Loop elements from which "auto" runs the Wasm kernel. */
+export const WASM_MIN_ELEMENTS = 1024;
+/** Weighted work (elements x cost) from which a kernel is split over threads. */
+const THREAD_MIN_WORK = 1 << 17;
+/** Target weighted work per job when threaded. */
+const JOB_WORK = 1 << 16;
+/** Ranges of elementwise kernels start at multiples of this (a cache line of float32). */
+const EW_GRANULE = 16;
+
+const TRANSCENDENTAL = new Set(["exp", "expm1", "log", "log1p", "tanh", "logistic", "sin", "cos", "erf", "rsqrt", "div"]);
+
+/** Work per loop element: distinct ops (transcendentals count 8), plus loads. */
+function costOf(k: Kernel): number {
+  const seen = new Set<string>();
+  let c = 0;
+  const walk = (e: Exp): void => {
+    const key = expKey(e);
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (e.k === "load") {
+      c += 1;
+      walk(e.index);
+    } else if (e.k === "op") {
+      c += TRANSCENDENTAL.has(e.op) ? 8 : e.op === "threefry2x32" ? 40 : 1;
+      e.args.forEach(walk);
+    }
+  };
+  k.outputs.forEach((o) => walk(o.exp));
+  if (k.reduce) walk(k.reduce.exp);
+  return Math.max(1, c);
+}
+
+/** Structural key of the Wasm module (dtypes included, unlike the JS source). */
+function moduleKey(k: Kernel): string {
+  const outs = k.outputs.map((o) => `${o.v.aval.dtype}=${expKey(o.exp)}`).join(";");
+  const r = k.reduce;
+  const red = r ? `|${r.op}<${r.dtype}>[${r.outSize}x${r.redSize}](${expKey(r.base)})(${expKey(r.off)})=${expKey(r.exp)}` : "";
+  return `fused|${k.size}|${k.inputs.map((v) => v.aval.dtype).join(",")}|${outs}${red}`;
+}
+
+/** Generated module bytes by key (null: not supported by the generator). */
+const bytesCache = new Map<string, Uint8Array | null>();
+const MAX_BYTES_CACHED = 2048;
+
+export class CpuKernel {
+  readonly fn: KernelFn;
+  readonly source: string;
+  private key: string | undefined;
+  private readonly cost: number;
+  /** Set once the Wasm generator refused this kernel. */
+  private unsupported = false;
+
+  constructor(readonly kernel: Kernel) {
+    const { fn, source } = compileKernel(kernel);
+    this.fn = fn;
+    this.source = source;
+    this.cost = costOf(kernel);
+  }
+
+  /** Whether this call goes to Wasm (before support is known). */
+  private wantsWasm(): boolean {
+    if (kernelImpl === "js" || this.unsupported) return false;
+    return kernelImpl === "wasm" || this.kernel.size >= WASM_MIN_ELEMENTS;
+  }
+
+  run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void {
+    if (this.wantsWasm() && this.runWasm(ins, outs)) return;
+    this.fn(ins, outs);
+  }
+
+  /** The Wasm module's bytes, generated once per structure; null if unsupported. */
+  wasmBytes(): Uint8Array | null {
+    const rt = runtime();
+    if (!rt) return null;
+    const key = (this.key ??= moduleKey(this.kernel));
+    let b = bytesCache.get(key);
+    if (b === undefined) {
+      b = fusedModuleBytes(this.kernel, memoryDecl(rt));
+      if (bytesCache.size >= MAX_BYTES_CACHED) bytesCache.delete(bytesCache.keys().next().value!);
+      bytesCache.set(key, b);
+    }
+    if (b === null) this.unsupported = true;
+    return b;
+  }
+
+  /** Runs on Wasm; false (having done nothing) where that is not possible. */
+  runWasm(ins: readonly TypedArray[], outs: readonly TypedArray[]): boolean {
+    const rt = runtime();
+    if (!rt) return false;
+    const bytes = this.wasmBytes();
+    if (!bytes) return false;
+    const mod = compileModule(rt, this.key!, () => bytes);
+    const k = this.kernel;
+    const total = k.reduce ? k.reduce.outSize : k.size;
+    if (total === 0) return true;
+    const heap = rt.heap;
+    const arrays = [...ins, ...outs];
+    const n = arrays.length;
+    // Arrays outside the heap are staged in scratch blocks (once each, even if passed twice).
+    const staged = new Map<TypedArray, number>();
+    const ptrs = new Array<number>(n);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const a = arrays[i]!;
+      if (rt.shared && heap.contains(a)) ptrs[i] = a.byteOffset;
+      else {
+        let off = staged.get(a);
+        if (off === undefined) {
+          off = heap.alloc(a.byteLength);
+          if (off < 0) ok = false;
+          else staged.set(a, off);
+        }
+        ptrs[i] = off;
+      }
+    }
+    const work = k.size * this.cost;
+    const threaded = options.threads && (options.alwaysThread || work >= THREAD_MIN_WORK);
+    const threads = threaded ? threadCount() : 1;
+    const granule = k.reduce ? rangeGranule(k) : EW_GRANULE;
+    const wantJobs = threads > 1 ? Math.min(threads * 4, Math.max(threads, Math.floor(work / JOB_WORK))) : 1;
+    const chunk = Math.ceil(Math.ceil(total / wantJobs) / granule) * granule;
+    const jobs = Math.ceil(total / chunk);
+    const recWords = 2 + n;
+    const recs = ok ? heap.alloc(jobs * recWords * 4) : -1;
+    try {
+      if (recs < 0) return false;
+      // Views after the last allocation (a non-shared memory detaches them on grow).
+      const buf = heap.buffer;
+      for (let i = 0; i < ins.length; i++) {
+        const a = ins[i]!;
+        const off = staged.get(a);
+        if (off !== undefined) new Uint8Array(buf, off, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      }
+      const I = new Int32Array(buf, recs, jobs * recWords);
+      for (let j = 0; j < jobs; j++) {
+        const r = j * recWords;
+        I[r] = j * chunk;
+        I[r + 1] = Math.min(total, (j + 1) * chunk);
+        for (let p = 0; p < n; p++) I[r + 2 + p] = ptrs[p]!;
+      }
+      runJobs(mod, jobs, recs, recWords * 4, threads > 1);
+      for (let i = ins.length; i < n; i++) {
+        const a = arrays[i]!;
+        const off = staged.get(a);
+        if (off !== undefined) new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(heap.buffer, off, a.byteLength));
+      }
+      return true;
+    } finally {
+      if (recs >= 0) heap.free(recs);
+      for (const off of staged.values()) heap.free(off);
+    }
+  }
+}
+
+export { LANES };

@@ -1,0 +1,133 @@
+/**
+ * float32 transcendentals on f32x4 lanes for the fused Wasm kernels: range
+ * reduction plus polynomial approximations, evaluated in float32 with plain
+ * mul/add (never relaxed FMA, so results do not depend on the host CPU).
+ * Special values follow the JS path (Math.* rounded to float32): NaN in, NaN
+ * out; ±0 keeps its sign for odd functions; overflow gives ±Infinity and
+ * results in the subnormal range are rounded once.
+ *
+ * Coefficients: exp, log and tanh are Cephes' single-precision ones
+ * (expf.c, logf.c, tanhf.c, https://www.netlib.org/cephes/); the others are
+ * fitted here (see each function). Measured errors against the JS path are in
+ * test/cpu-fused.test.ts and docs/ARCHITECTURE.md.
+ */
+import { S } from "./emit.js";
+
+/** Code that pushes one value. */
+export type Code = readonly number[];
+type Ops = (number | Code)[];
+
+/** What the math routines need from the code generator: evaluate into a fresh v128 local. */
+export interface VAsm {
+  v(...code: Ops): Code;
+}
+
+const kf = (x: number): Code => S.f32x4Const([x, x, x, x]);
+const ki = (x: number): Code => S.i32x4Const([x, x, x, x]);
+const SIGN = ki(-0x80000000);
+const LOG2E = 1.44269504088896341;
+const LN2_HI = 0.693359375;
+const LN2_LO = -2.12194440e-4;
+
+/** ((c[0] x + c[1]) x + ...) + c[n-1] */
+function horner(a: VAsm, x: Code, cs: readonly number[]): Code {
+  let p = kf(cs[0]!);
+  for (let i = 1; i < cs.length; i++) p = a.v(p, x, S.f32x4Mul, kf(cs[i]!), S.f32x4Add);
+  return p;
+}
+
+/** 2^n for i32 lanes n in [-126, 127], as f32 bits. */
+const pow2 = (a: VAsm, n: Code): Code => a.v(n, ki(127), S.i32x4Add, [0x41, 23], S.i32x4Shl);
+
+/** x = n ln2 + r with |r| <= ln2/2 (Cody-Waite); x must be clamped so n fits. */
+function reduceLn2(a: VAsm, x: Code): { n: Code; r: Code } {
+  const t = a.v(x, kf(LOG2E), S.f32x4Mul, S.f32x4Nearest);
+  const r = a.v(x, t, kf(LN2_HI), S.f32x4Mul, S.f32x4Sub, t, kf(LN2_LO), S.f32x4Mul, S.f32x4Sub);
+  return { n: a.v(t, S.i32x4TruncSatF32x4S), r };
+}
+
+/** e^r - 1 - r for |r| <= ln2/2, as r^2 * P(r) (Cephes expf's polynomial). */
+function expTail(a: VAsm, r: Code): Code {
+  const p = horner(a, r, [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
+  return a.v(p, r, r, S.f32x4Mul, S.f32x4Mul);
+}
+
+/** e^x. */
+export function vexp(a: VAsm, x: Code): Code {
+  const xc = a.v(x, kf(-104), S.f32x4Max, kf(88.8), S.f32x4Min);
+  const { n, r } = reduceLn2(a, xc);
+  const p = a.v(expTail(a, r), r, S.f32x4Add, kf(1), S.f32x4Add);
+  // 2^n in two factors (each a normal float for n in [-150, 129]); p * 2^n1 is exact, so the result rounds once.
+  const n1 = a.v(n, [0x41, 1], S.i32x4ShrS);
+  const n2 = a.v(n, n1, S.i32x4Sub);
+  return a.v(p, pow2(a, n1), S.f32x4Mul, pow2(a, n2), S.f32x4Mul);
+}
+
+/** e^x - 1, accurate near 0: 2^n (expm1(r) + 1) - 1 = 2^n expm1(r) + (2^n - 1). */
+export function vexpm1(a: VAsm, x: Code): Code {
+  const xc = a.v(x, kf(-30), S.f32x4Max, kf(40), S.f32x4Min);
+  const { n, r } = reduceLn2(a, xc);
+  const q = a.v(expTail(a, r), r, S.f32x4Add);
+  const s = pow2(a, n);
+  const mid = a.v(s, q, S.f32x4Mul, s, kf(1), S.f32x4Sub, S.f32x4Add);
+  // |x| small: the polynomial alone (n = 0 there anyway); large x: e^x; x < -30: -1; ±0 stays.
+  const big = vexp(a, x);
+  let y = a.v(big, mid, x, kf(40), S.f32x4Gt, S.bitselect);
+  y = a.v(kf(-1), y, x, kf(-30), S.f32x4Lt, S.bitselect);
+  return a.v(x, y, x, kf(0), S.f32x4Eq, S.bitselect);
+}
+
+/** Natural log. */
+export function vlog(a: VAsm, x: Code): Code {
+  // Subnormals: scale by 2^23 first.
+  const sub = a.v(x, kf(1.1754943508222875e-38), S.f32x4Lt);
+  const xs = a.v(x, kf(8388608), S.f32x4Mul, x, sub, S.bitselect);
+  let e = a.v(xs, [0x41, 23], S.i32x4ShrU, ki(0xff), S.and, ki(126), S.i32x4Sub, sub, ki(-23), S.and, S.i32x4Add);
+  const m = a.v(xs, ki(0x007fffff), S.and, ki(0x3f000000), S.or); // [0.5, 1)
+  const low = a.v(m, kf(0.707106781186547524), S.f32x4Lt);
+  e = a.v(e, low, S.i32x4Add); // mask is -1 where m < sqrt(1/2)
+  const f = a.v(m, m, S.f32x4Add, m, low, S.bitselect, kf(1), S.f32x4Sub);
+  const z = a.v(f, f, S.f32x4Mul);
+  const p = horner(a, f, [7.0376836292e-2, -1.151461031e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
+  const ef = a.v(e, S.f32x4ConvertI32x4S);
+  let y = a.v(p, f, S.f32x4Mul, z, S.f32x4Mul, ef, kf(LN2_LO), S.f32x4Mul, S.f32x4Add, z, kf(0.5), S.f32x4Mul, S.f32x4Sub);
+  y = a.v(f, y, S.f32x4Add, ef, kf(LN2_HI), S.f32x4Mul, S.f32x4Add);
+  // log(x < 0) = NaN, log(NaN) = NaN, log(0) = -inf, log(inf) = inf.
+  y = a.v(kf(NaN), y, x, kf(0), S.f32x4Lt, x, x, S.f32x4Ne, S.or, S.bitselect);
+  y = a.v(kf(-Infinity), y, x, kf(0), S.f32x4Eq, S.bitselect);
+  return a.v(kf(Infinity), y, x, kf(Infinity), S.f32x4Eq, S.bitselect);
+}
+
+/** log(1 + x) = log(u) * x / (u - 1) with u = 1 + x rounded (exact where u == 1: x itself). */
+export function vlog1p(a: VAsm, x: Code): Code {
+  const u = a.v(x, kf(1), S.f32x4Add);
+  let y = a.v(vlog(a, u), x, u, kf(1), S.f32x4Sub, S.f32x4Div, S.f32x4Mul);
+  y = a.v(x, y, u, kf(1), S.f32x4Eq, S.bitselect);
+  return a.v(kf(Infinity), y, x, kf(Infinity), S.f32x4Eq, S.bitselect);
+}
+
+/** tanh: an odd polynomial below 0.625 (Cephes tanhf), else 1 - 2 / (e^2|x| + 1) with x's sign. */
+export function vtanh(a: VAsm, x: Code): Code {
+  const ax = a.v(x, S.f32x4Abs);
+  const z = a.v(x, x, S.f32x4Mul);
+  const p = horner(a, z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
+  const small = a.v(p, z, S.f32x4Mul, x, S.f32x4Mul, x, S.f32x4Add);
+  const e = vexp(a, a.v(ax, ax, S.f32x4Add));
+  const big = a.v(kf(1), kf(2), e, kf(1), S.f32x4Add, S.f32x4Div, S.f32x4Sub, x, SIGN, S.and, S.or);
+  return a.v(small, big, ax, kf(0.625), S.f32x4Lt, S.bitselect);
+}
+
+/** logistic(x) = 1 / (1 + e^-x), as e / (1 + e) with e = e^-|x| for x < 0 (no overflow, subnormal results kept). */
+export function vlogistic(a: VAsm, x: Code): Code {
+  const e = vexp(a, a.v(x, S.f32x4Abs, S.f32x4Neg));
+  return a.v(kf(1), e, x, kf(0), S.f32x4Ge, S.bitselect, kf(1), e, S.f32x4Add, S.f32x4Div);
+}
+
+export const VMATH: Partial<Record<string, (a: VAsm, x: Code) => Code>> = {
+  exp: vexp,
+  expm1: vexpm1,
+  log: vlog,
+  log1p: vlog1p,
+  tanh: vtanh,
+  logistic: vlogistic,
+};
