@@ -30,6 +30,11 @@ export class ExpWalker<V> {
   private readonly multis = new Map<string, readonly V[]>();
   constructor(private readonly hooks: ExpHooks<V>) {}
 
+  /** Gives node `e` a value computed elsewhere (e.g. hoisted out of a loop). */
+  seed(e: Exp, v: V): void {
+    this.memo.set(expKey(e), v);
+  }
+
   readonly walk = (e: Exp): V => {
     const key = expKey(e);
     const hit = this.memo.get(key);

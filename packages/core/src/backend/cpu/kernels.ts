@@ -13,7 +13,7 @@ import type { TypedArray } from "../../dtype.js";
 import { expKey, type Exp } from "../../fusion/ir.js";
 import type { Kernel } from "../../fusion/plan.js";
 import { compileKernel, type KernelFn } from "./codegen.js";
-import { LANES, fusedModuleBytes, rangeGranule } from "./wasm/fused.js";
+import { LANES, fusedModule, rangeGranule } from "./wasm/fused.js";
 import { compileModule, memoryDecl, options, runJobs, runtime, threadCount } from "./wasm/runtime.js";
 
 export type CpuKernelImpl = "auto" | "js" | "wasm";
@@ -75,9 +75,14 @@ function moduleKey(k: Kernel): string {
   return `fused|${k.size}|${k.inputs.map((v) => v.aval.dtype).join(",")}|${outs}${red}`;
 }
 
-/** Generated module bytes by key (null: not supported by the generator). */
-const bytesCache = new Map<string, Uint8Array | null>();
-const MAX_BYTES_CACHED = 2048;
+/** A generated module and its constant table, written once into a heap block. */
+interface Generated {
+  readonly bytes: Uint8Array;
+  readonly constOff: number;
+}
+/** Generated modules by key (null: not supported by the generator). */
+const generated = new Map<string, Generated | null>();
+const MAX_GENERATED = 2048;
 
 export class CpuKernel {
   readonly fn: KernelFn;
@@ -105,28 +110,41 @@ export class CpuKernel {
     this.fn(ins, outs);
   }
 
-  /** The Wasm module's bytes, generated once per structure; null if unsupported. */
-  wasmBytes(): Uint8Array | null {
+  /** The Wasm module, generated once per structure; null if unsupported (or no heap space for its constants). */
+  generated(): Generated | null {
     const rt = runtime();
     if (!rt) return null;
     const key = (this.key ??= moduleKey(this.kernel));
-    let b = bytesCache.get(key);
-    if (b === undefined) {
-      b = fusedModuleBytes(this.kernel, memoryDecl(rt));
-      if (bytesCache.size >= MAX_BYTES_CACHED) bytesCache.delete(bytesCache.keys().next().value!);
-      bytesCache.set(key, b);
+    let g = generated.get(key);
+    if (g === undefined) {
+      const m = fusedModule(this.kernel, memoryDecl(rt));
+      if (!m) {
+        g = null;
+        this.unsupported = true;
+      } else {
+        const constOff = rt.heap.alloc(Math.max(16, m.consts.length));
+        if (constOff < 0) return null;
+        new Uint8Array(rt.heap.buffer, constOff, m.consts.length).set(m.consts);
+        g = { bytes: m.bytes, constOff };
+      }
+      if (generated.size >= MAX_GENERATED) {
+        const [k0, old] = generated.entries().next().value!;
+        generated.delete(k0);
+        if (old) rt.heap.free(old.constOff);
+      }
+      generated.set(key, g);
     }
-    if (b === null) this.unsupported = true;
-    return b;
+    if (g === null) this.unsupported = true;
+    return g;
   }
 
   /** Runs on Wasm; false (having done nothing) where that is not possible. */
   runWasm(ins: readonly TypedArray[], outs: readonly TypedArray[]): boolean {
     const rt = runtime();
     if (!rt) return false;
-    const bytes = this.wasmBytes();
-    if (!bytes) return false;
-    const mod = compileModule(rt, this.key!, () => bytes);
+    const gen = this.generated();
+    if (!gen) return false;
+    const mod = compileModule(rt, this.key!, () => gen.bytes);
     const k = this.kernel;
     const total = k.reduce ? k.reduce.outSize : k.size;
     if (total === 0) return true;
@@ -157,7 +175,7 @@ export class CpuKernel {
     const wantJobs = threads > 1 ? Math.min(threads * 4, Math.max(threads, Math.floor(work / JOB_WORK))) : 1;
     const chunk = Math.ceil(Math.ceil(total / wantJobs) / granule) * granule;
     const jobs = Math.ceil(total / chunk);
-    const recWords = 2 + n;
+    const recWords = 3 + n;
     const recs = ok ? heap.alloc(jobs * recWords * 4) : -1;
     try {
       if (recs < 0) return false;
@@ -173,7 +191,8 @@ export class CpuKernel {
         const r = j * recWords;
         I[r] = j * chunk;
         I[r + 1] = Math.min(total, (j + 1) * chunk);
-        for (let p = 0; p < n; p++) I[r + 2 + p] = ptrs[p]!;
+        I[r + 2] = gen.constOff;
+        for (let p = 0; p < n; p++) I[r + 3 + p] = ptrs[p]!;
       }
       runJobs(mod, jobs, recs, recWords * 4, threads > 1);
       for (let i = ins.length; i < n; i++) {

@@ -218,6 +218,9 @@ export const S = {
   f32x4Div: simd(0xe7),
   f32x4Min: simd(0xe8),
   f32x4Max: simd(0xe9),
+  /** pmin(a, b) = b < a ? b : a (one minps; a NaN in a survives). */
+  f32x4Pmin: simd(0xea),
+  f32x4Pmax: simd(0xeb),
   f64x2Sqrt: simd(0xef),
   f64x2Add: simd(0xf0),
   f64x2Sub: simd(0xf1),

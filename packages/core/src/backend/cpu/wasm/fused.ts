@@ -1,9 +1,10 @@
 /**
  * Fused kernels (../../../fusion) as WebAssembly SIMD modules: one module per
  * kernel, exporting `job(rec)`, which runs the kernel over one range of its
- * loop. The record at `rec` holds i32 words [lo, hi, p0, p1, ...]: the range
- * (elements i of an elementwise kernel, outputs o of a reduction) and the byte
- * addresses of the inputs, the outputs and the reduction result, in that order.
+ * loop. The record at `rec` holds i32 words [lo, hi, consts, p0, p1, ...]: the
+ * range (elements i of an elementwise kernel, outputs o of a reduction), the
+ * address of the module's constant table, and the byte addresses of the
+ * inputs, the outputs and the reduction result, in that order.
  *
  * Values are f32x4 (float32) or i32x4 (int32, uint32, and bool as 0/1 lanes).
  * The main loop runs whole groups of 4 lanes; loads are classified by
@@ -30,7 +31,7 @@
  * bit-exact with JAX).
  */
 import { castScalar, type DType } from "../../../dtype.js";
-import { iadd, type Exp, type IDType } from "../../../fusion/ir.js";
+import { iadd, loadsOf, type Exp, type IDType } from "../../../fusion/ir.js";
 import { LaneAnalysis, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
 import type { Kernel, ReduceSpec } from "../../../fusion/plan.js";
 import { ExpWalker, type LoadExp, type OpExp } from "../../../fusion/walk.js";
@@ -60,11 +61,32 @@ const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 class Gen implements VAsm {
   readonly f = new FnBuilder([I32]);
   buf: number[] = [];
+  /** Vector constants, 16 bytes each, read from the module's constant table (at local `cbase`). */
+  readonly consts: number[] = [];
+  private readonly constAt = new Map<string, number>();
+  cbase: Code = [];
   emit(...ops: Ops): void {
     for (const o of ops) {
       if (typeof o === "number") this.buf.push(o);
+      else if (o.length === 18 && o[0] === 0xfd && o[1] === 0x0c) for (const b of this.constant(o)) this.buf.push(b);
       else for (const b of o) this.buf.push(b);
     }
+  }
+  /**
+   * Code loading v128 constant `c` from the constant table. TurboFan
+   * rematerialises an immediate constant at every use inside a loop (three
+   * instructions for a splat) and sinks anything computed from constants back
+   * into the loop; a load from memory is one instruction.
+   */
+  private constant(c: Code): Code {
+    const key = c.join(",");
+    let at = this.constAt.get(key);
+    if (at === undefined) {
+      at = this.consts.length;
+      this.consts.push(...c.slice(2));
+      this.constAt.set(key, at);
+    }
+    return [...this.cbase, ...S.load(at)];
   }
   private tmp(t: number, code: Ops): Code {
     const l = this.f.local(t);
@@ -86,6 +108,9 @@ class Gen implements VAsm {
   }
   local(t: number): number {
     return this.f.local(t);
+  }
+  vlocal(): number {
+    return this.f.local(V128);
   }
 }
 
@@ -111,8 +136,9 @@ class KernelGen {
     const rec = get(0);
     this.lo = g.i(rec, op.i32Load(0));
     this.hi = g.i(rec, op.i32Load(4));
+    g.cbase = g.i(rec, op.i32Load(8));
     const n = k.inputs.length + k.outputs.length + (k.reduce ? 1 : 0);
-    for (let p = 0; p < n; p++) this.ptr.push(g.i(rec, op.i32Load(8 + 4 * p)));
+    for (let p = 0; p < n; p++) this.ptr.push(g.i(rec, op.i32Load(12 + 4 * p)));
   }
 
   // ---- values ---------------------------------------------------------------
@@ -621,8 +647,13 @@ function reduction(kg: KernelGen): void {
   if (mode === "rows") {
     const jForm = new LaneAnalysis({ o: { s: 0, a: 1 }, r: { s: 1, a: LANES } }, LANES).form(iadd(r.base, r.off))!;
     const lanes = new LaneAnalysis({ j: jForm }, LANES);
+    // Loads that are the same for the whole row (broadcasts along the reduced axis) are hoisted out of the r loop.
+    const rowForm = new LaneAnalysis({ o: { s: 0, a: 1 }, r: { s: 1, a: 0 } }, R).form(iadd(r.base, r.off));
+    const rowLanes = rowForm ? new LaneAnalysis({ j: rowForm }, R) : null;
+    const invariant = rowLanes ? loadsOf([r.exp, ...k.outputs.map((x) => x.exp)]).filter((l) => rowLanes.form((l as LoadExp).index)?.s === 0) : [];
     const rr = g.local(I32);
     const s = g.local(acc.scalarType);
+    let hoisted: { e: Exp; v: Code }[] = [];
     /** One group of 4 reduced elements at r = rr: returns the reduced vector, stores the extra outputs. */
     const group = (tail: boolean, rem: number, base: Code): Code => {
       const j = g.i(base, scalarOf(r.off, "r", get(rr)), op.i32Add);
@@ -641,6 +672,7 @@ function reduction(kg: KernelGen): void {
         },
       };
       const w = kg.walker(ctx);
+      for (const h of hoisted) w.seed(h.e, h.v);
       const v = w.walk(r.exp);
       const vals = k.outputs.map((x) => w.walk(x.exp));
       k.outputs.forEach((x, n) => kg.store(outPtr(n), x.v.aval.dtype, vals[n]!, tail ? null : j, (l) => ctx.laneVar("j", l), rem));
@@ -648,6 +680,14 @@ function reduction(kg: KernelGen): void {
     };
     whileLoop(g, [get(o), kg.hi, op.i32LtS], () => {
       const base = scalarOf(r.base, "o", get(o));
+      if (invariant.length > 0) {
+        // Splat loads at the row's first element (any element gives the same value).
+        g.emit(op.i32Const(0), op.localSet(rr));
+        const j0 = g.i(base, scalarOf(r.off, "r", get(rr)), op.i32Add);
+        const ctx0: Ctx = { tail: false, rem: LANES, lanes: new LaneAnalysis({ j: { s: 0, a: 1 } }, LANES), laneVar: () => j0 };
+        const w0 = kg.walker(ctx0);
+        hoisted = invariant.map((e) => ({ e, v: w0.walk(e) }));
+      }
       acc.init();
       g.emit(op.i32Const(0), op.localSet(rr));
       const whole = R - (R % LANES);
@@ -715,14 +755,18 @@ function reduction(kg: KernelGen): void {
   }
 }
 
-/** The module bytes of a kernel, or null when it uses something this generator does not handle. */
-export function fusedModuleBytes(k: Kernel, mem: { shared: boolean; minPages: number; maxPages: number }): Uint8Array | null {
+/**
+ * The module of a kernel, or null when it uses something this generator does
+ * not handle: its bytes, and the constant table its job records point to
+ * (word 2 of a record: the table's byte address, 16-byte aligned).
+ */
+export function fusedModule(k: Kernel, mem: { shared: boolean; minPages: number; maxPages: number }): { bytes: Uint8Array; consts: Uint8Array } | null {
   try {
     const kg = new KernelGen(k);
     if (k.reduce) reduction(kg);
     else elementwise(kg);
     kg.g.f.body.push(...kg.g.buf);
-    return emitModule([{ name: "job", fn: kg.g.f.spec() }], mem);
+    return { bytes: emitModule([{ name: "job", fn: kg.g.f.spec() }], mem), consts: new Uint8Array(kg.g.consts) };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;

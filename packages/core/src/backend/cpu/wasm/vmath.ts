@@ -11,15 +11,19 @@
  * fitted here (see each function). Measured errors against the JS path are in
  * test/cpu-fused.test.ts and docs/ARCHITECTURE.md.
  */
-import { S } from "./emit.js";
+import { S, op } from "./emit.js";
 
 /** Code that pushes one value. */
 export type Code = readonly number[];
 type Ops = (number | Code)[];
 
-/** What the math routines need from the code generator: evaluate into a fresh v128 local. */
+/** What the math routines need from the code generator. */
 export interface VAsm {
+  /** Evaluates `code` (one v128) into a fresh local; returns code pushing it. */
   v(...code: Ops): Code;
+  emit(...code: Ops): void;
+  /** A fresh v128 local's index. */
+  vlocal(): number;
 }
 
 const kf = (x: number): Code => S.f32x4Const([x, x, x, x]);
@@ -39,12 +43,20 @@ function horner(a: VAsm, x: Code, cs: readonly number[]): Code {
 /** 2^n for i32 lanes n in [-126, 127], as f32 bits. */
 const pow2 = (a: VAsm, n: Code): Code => a.v(n, ki(127), S.i32x4Add, [0x41, 23], S.i32x4Shl);
 
+/** 1.5 * 2^23: adding it rounds a float below 2^22 to an integer held in the low mantissa bits. */
+const MAGIC = 12582912;
+const MAGIC_BITS = 0x4b400000;
+
 /** x = n ln2 + r with |r| <= ln2/2 (Cody-Waite); x must be clamped so n fits. */
 function reduceLn2(a: VAsm, x: Code): { n: Code; r: Code } {
-  const t = a.v(x, kf(LOG2E), S.f32x4Mul, S.f32x4Nearest);
+  const y = a.v(x, kf(LOG2E), S.f32x4Mul, kf(MAGIC), S.f32x4Add);
+  const t = a.v(y, kf(MAGIC), S.f32x4Sub);
   const r = a.v(x, t, kf(LN2_HI), S.f32x4Mul, S.f32x4Sub, t, kf(LN2_LO), S.f32x4Mul, S.f32x4Sub);
-  return { n: a.v(t, S.i32x4TruncSatF32x4S), r };
+  return { n: a.v(y, ki(MAGIC_BITS), S.i32x4Sub), r };
 }
+
+/** Clamps to [lo, hi] keeping NaN (pmax/pmin: one instruction each). */
+const clamp = (a: VAsm, x: Code, lo: number, hi: number): Code => a.v(x, kf(lo), S.f32x4Pmax, kf(hi), S.f32x4Pmin);
 
 /** e^r - 1 - r for |r| <= ln2/2, as r^2 * P(r) (Cephes expf's polynomial). */
 function expTail(a: VAsm, r: Code): Code {
@@ -52,9 +64,21 @@ function expTail(a: VAsm, r: Code): Code {
   return a.v(p, r, r, S.f32x4Mul, S.f32x4Mul);
 }
 
-/** e^x. */
+/** e^x for x in [-87.5, 88.3] (n in [-126, 127], so 2^n is one normal float; results may be subnormal). */
+function vexpFast(a: VAsm, x: Code): Code {
+  const { n, r } = reduceLn2(a, x);
+  const p = a.v(expTail(a, r), r, S.f32x4Add, kf(1), S.f32x4Add);
+  return a.v(p, pow2(a, n), S.f32x4Mul);
+}
+
+/**
+ * e^x anywhere (over/underflow, ±Infinity; NaN passes through). Branch-free:
+ * 2^n is applied as two factors, which costs about what a range check would,
+ * and a branch in the loop body makes TurboFan spill the accumulators of a
+ * reduction around it.
+ */
 export function vexp(a: VAsm, x: Code): Code {
-  const xc = a.v(x, kf(-104), S.f32x4Max, kf(88.8), S.f32x4Min);
+  const xc = clamp(a, x, -104, 88.8);
   const { n, r } = reduceLn2(a, xc);
   const p = a.v(expTail(a, r), r, S.f32x4Add, kf(1), S.f32x4Add);
   // 2^n in two factors (each a normal float for n in [-150, 129]); p * 2^n1 is exact, so the result rounds once.
@@ -65,7 +89,7 @@ export function vexp(a: VAsm, x: Code): Code {
 
 /** e^x - 1, accurate near 0: 2^n (expm1(r) + 1) - 1 = 2^n expm1(r) + (2^n - 1). */
 export function vexpm1(a: VAsm, x: Code): Code {
-  const xc = a.v(x, kf(-30), S.f32x4Max, kf(40), S.f32x4Min);
+  const xc = clamp(a, x, -30, 40);
   const { n, r } = reduceLn2(a, xc);
   const q = a.v(expTail(a, r), r, S.f32x4Add);
   const s = pow2(a, n);
@@ -112,9 +136,12 @@ export function vtanh(a: VAsm, x: Code): Code {
   const z = a.v(x, x, S.f32x4Mul);
   const p = horner(a, z, [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]);
   const small = a.v(p, z, S.f32x4Mul, x, S.f32x4Mul, x, S.f32x4Add);
-  const e = vexp(a, a.v(ax, ax, S.f32x4Add));
+  // tanh(9.5) rounds to 1, so e^(2 min(|x|, 9.5)) never needs the wide exp (NaN passes through).
+  const m = a.v(ax, kf(9.5), S.f32x4Pmin);
+  const e = vexpFast(a, a.v(m, m, S.f32x4Add));
   const big = a.v(kf(1), kf(2), e, kf(1), S.f32x4Add, S.f32x4Div, S.f32x4Sub, x, SIGN, S.and, S.or);
-  return a.v(small, big, ax, kf(0.625), S.f32x4Lt, S.bitselect);
+  // (small | sign of x): keeps -0.
+  return a.v(small, x, SIGN, S.and, S.or, big, ax, kf(0.625), S.f32x4Lt, S.bitselect);
 }
 
 /** logistic(x) = 1 / (1 + e^-x), as e / (1 + e) with e = e^-|x| for x < 0 (no overflow, subnormal results kept). */
