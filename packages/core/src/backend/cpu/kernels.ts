@@ -15,6 +15,8 @@ import type { Kernel } from "../../fusion/plan.js";
 import { compileKernel, type KernelFn } from "./codegen.js";
 import { LANES, fusedModule, rangeGranule } from "./wasm/fused.js";
 import { compileModule, memoryDecl, options, runJobs, runtime, threadCount } from "./wasm/runtime.js";
+import type { WasmHeap } from "./wasm/heap.js";
+import type { PoolModule } from "./wasm/pool.js";
 
 export type CpuKernelImpl = "auto" | "js" | "wasm";
 
@@ -35,8 +37,13 @@ export function setCpuKernelImpl(impl: CpuKernelImpl): CpuKernelImpl {
   return prev;
 }
 
-/** Loop elements from which "auto" runs the Wasm kernel. */
-export const WASM_MIN_ELEMENTS = 1024;
+/**
+ * Weighted work (loop elements x per-element cost, see costOf) from which
+ * "auto" runs the Wasm kernel. Measured crossovers (jit, one kernel, this
+ * machine): x*2+1 at ~1024 elements, gelu at ~200, a row sum at ~4096; the
+ * fixed cost of a Wasm call is ~2 µs.
+ */
+export const WASM_MIN_WORK = 4096;
 /** Weighted work (elements x cost) from which a kernel is split over threads. */
 const THREAD_MIN_WORK = 1 << 17;
 /** Target weighted work per job when threaded. */
@@ -102,7 +109,7 @@ export class CpuKernel {
   /** Whether this call goes to Wasm (before support is known). */
   private wantsWasm(): boolean {
     if (kernelImpl === "js" || this.unsupported) return false;
-    return kernelImpl === "wasm" || this.kernel.size >= WASM_MIN_ELEMENTS;
+    return kernelImpl === "wasm" || this.kernel.size * this.cost >= WASM_MIN_WORK;
   }
 
   run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void {
@@ -138,27 +145,34 @@ export class CpuKernel {
     return g;
   }
 
+  /** The compiled module for the current runtime epoch (cached: this runs on every call). */
+  private mod: { epoch: number; m: PoolModule; gen: Generated } | undefined;
+
   /** Runs on Wasm; false (having done nothing) where that is not possible. */
   runWasm(ins: readonly TypedArray[], outs: readonly TypedArray[]): boolean {
     const rt = runtime();
     if (!rt) return false;
-    const gen = this.generated();
-    if (!gen) return false;
-    const mod = compileModule(rt, this.key!, () => gen.bytes);
+    let mc = this.mod;
+    if (!mc || mc.epoch !== rt.epoch || generated.get(this.key!) !== mc.gen) {
+      const gen = this.generated();
+      if (!gen) return false;
+      mc = this.mod = { epoch: rt.epoch, gen, m: compileModule(rt, this.key!, () => gen.bytes) };
+    }
     const k = this.kernel;
     const total = k.reduce ? k.reduce.outSize : k.size;
     if (total === 0) return true;
     const heap = rt.heap;
-    const arrays = [...ins, ...outs];
-    const n = arrays.length;
+    const nIn = ins.length;
+    const n = nIn + outs.length;
     // Arrays outside the heap are staged in scratch blocks (once each, even if passed twice).
-    const staged = new Map<TypedArray, number>();
+    let staged: Map<TypedArray, number> | undefined;
     const ptrs = new Array<number>(n);
     let ok = true;
     for (let i = 0; i < n && ok; i++) {
-      const a = arrays[i]!;
+      const a = i < nIn ? ins[i]! : outs[i - nIn]!;
       if (rt.shared && heap.contains(a)) ptrs[i] = a.byteOffset;
       else {
+        staged ??= new Map();
         let off = staged.get(a);
         if (off === undefined) {
           off = heap.alloc(a.byteLength);
@@ -176,36 +190,55 @@ export class CpuKernel {
     const chunk = Math.ceil(Math.ceil(total / wantJobs) / granule) * granule;
     const jobs = Math.ceil(total / chunk);
     const recWords = 3 + n;
-    const recs = ok ? heap.alloc(jobs * recWords * 4) : -1;
+    const recs = ok ? records(heap, jobs * recWords * 4) : -1;
     try {
       if (recs < 0) return false;
       // Views after the last allocation (a non-shared memory detaches them on grow).
       const buf = heap.buffer;
-      for (let i = 0; i < ins.length; i++) {
-        const a = ins[i]!;
-        const off = staged.get(a);
-        if (off !== undefined) new Uint8Array(buf, off, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-      }
-      const I = new Int32Array(buf, recs, jobs * recWords);
-      for (let j = 0; j < jobs; j++) {
-        const r = j * recWords;
+      if (staged)
+        for (let i = 0; i < nIn; i++) {
+          const a = ins[i]!;
+          const off = staged.get(a);
+          if (off !== undefined) new Uint8Array(buf, off, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        }
+      const I = words(buf);
+      for (let j = 0, r = recs >> 2; j < jobs; j++, r += recWords) {
         I[r] = j * chunk;
         I[r + 1] = Math.min(total, (j + 1) * chunk);
-        I[r + 2] = gen.constOff;
+        I[r + 2] = mc.gen.constOff;
         for (let p = 0; p < n; p++) I[r + 3 + p] = ptrs[p]!;
       }
-      runJobs(mod, jobs, recs, recWords * 4, threads > 1);
-      for (let i = ins.length; i < n; i++) {
-        const a = arrays[i]!;
-        const off = staged.get(a);
-        if (off !== undefined) new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(heap.buffer, off, a.byteLength));
-      }
+      runJobs(mc.m, jobs, recs, recWords * 4, threads > 1);
+      if (staged)
+        for (let i = nIn; i < n; i++) {
+          const a = outs[i - nIn]!;
+          const off = staged.get(a);
+          if (off !== undefined) new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(heap.buffer, off, a.byteLength));
+        }
       return true;
     } finally {
-      if (recs >= 0) heap.free(recs);
-      for (const off of staged.values()) heap.free(off);
+      if (staged) for (const off of staged.values()) heap.free(off);
     }
   }
+}
+
+/** The heap block job records are written to (calls are synchronous, so one serves all), grown on demand. */
+let recBlock = { heap: null as unknown, off: -1, bytes: 0 };
+function records(heap: WasmHeap, bytes: number): number {
+  if (recBlock.heap !== heap || recBlock.bytes < bytes) {
+    if (recBlock.heap === heap && recBlock.off >= 0) heap.free(recBlock.off);
+    const size = Math.max(4096, bytes);
+    const off = heap.alloc(size);
+    recBlock = { heap, off, bytes: off < 0 ? 0 : size };
+  }
+  return recBlock.off;
+}
+
+/** An Int32Array over the whole heap buffer (remade when the buffer object changes). */
+let wordsView: Int32Array | undefined;
+function words(buf: ArrayBufferLike): Int32Array {
+  if (!wordsView || wordsView.buffer !== buf) wordsView = new Int32Array(buf);
+  return wordsView;
 }
 
 export { LANES };
