@@ -524,22 +524,27 @@ function samples(lo: number, hi: number, n: number, seed: number): Float32Array 
 }
 
 describe("wasm kernels: transcendental approximations", () => {
-  // [op, max ulp against the JS path (Math.* rounded to float32), sample range]
-  const cases: [string, number, number, number][] = [
-    ["exp", 1, -110, 90],
-    ["expm1", 1, -110, 90],
-    ["log", 1, 0, 3.4e38],
-    ["log1p", 1, -1, 3.4e38],
-    ["tanh", 1, -30, 30],
-    ["logistic", 2, -120, 120],
+  // [op, max ulp against the JS path (Math.* rounded to float32), random sample range, dense grids]
+  const cases: [string, number, number, number, [number, number][]][] = [
+    ["exp", 1, -110, 90, [[-104, -87], [-1, 1], [80, 89]]],
+    ["expm1", 1, -110, 90, [[-1.1, -0.3], [0.3, 1.1], [-0.5, 0.5], [-20, -15]]],
+    ["log", 1, 0, 3.4e38, [[0, 1e-37], [0.5, 2], [1, 3e38]]],
+    ["log1p", 1, -1, 3.4e38, [[-1, -0.5], [-1e-3, 1e-3], [1, 1e6]]],
+    ["tanh", 1, -30, 30, [[-1, 1], [0.5, 0.7], [8, 10]]],
+    ["logistic", 2, -120, 120, [[-5, 5], [-100, -80]]],
   ];
   const SPECIAL = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 1e-30, -1e-30, 1, -1, 88.7, 88.73, -87.4, -103.9, -104, -200, 3.4e38, -3.4e38, 0.625, -0.625, 0.3465, -0.3466, 9.5, 20];
-  for (const [name, bound, lo, hi] of cases)
-    it(`${name}: at most ${bound} ulp from the JS path on 2^18 samples in [${lo}, ${hi}]; special values exact`, () => {
+  for (const [name, bound, lo, hi, grids] of cases)
+    it(`${name}: at most ${bound} ulp from the JS path on 2^18 samples in [${lo}, ${hi}] and dense grids; special values exact`, () => {
       const n = 1 << 18;
-      const xs = samples(lo, hi, n, name.length * 7 + 1);
+      const g = 1 << 16;
+      const xs = new Float32Array(n + g * grids.length);
+      xs.set(samples(lo, hi, n, name.length * 7 + 1));
+      grids.forEach(([a, c], k) => {
+        for (let i = 0; i < g; i++) xs[n + k * g + i] = a + ((c - a) * i) / g;
+      });
       xs.set(SPECIAL.filter((v) => (v >= lo && v <= hi) || v !== v || !Number.isFinite(v)), 0);
-      const x = new Var(sa([n]));
+      const x = new Var(sa([xs.length]));
       const { eqns, b } = builder();
       const y = b(prim(name), {}, x);
       const p = makeProgram([x], eqns, [y]);

@@ -85,13 +85,18 @@ export class LaneAnalysis {
 /**
  * How a reduction kernel vectorises over W lanes:
  *  - "rows": lanes run over consecutive reduced elements r (the reduced
- *    offset is contiguous: a row reduction); W partial accumulators, combined
- *    as ((p0 op p1) op (p2 op p3)) after the last whole group of W, then the
- *    remaining elements in order. Every target uses this order for float sums
- *    and products, so they agree bit for bit.
+ *    offset is contiguous: a row reduction); ROW_PARTIALS partial
+ *    accumulators (element r feeds partial r % ROW_PARTIALS), combined
+ *    pairwise, ((p0 op p1) op (p2 op p3)) op ((p4 op p5) op (p6 op p7)), after
+ *    the last whole group, then the remaining elements in order. Every target
+ *    uses this order for float reductions, so they agree bit for bit (two
+ *    vectors of partials also halve the accumulators' dependency chains).
  *  - "cols": lanes run over consecutive outputs o, each lane accumulating its
  *    own output in order (the sequential order).
  */
+/** Partial accumulators of a "rows" reduction (two groups of 4 lanes). */
+export const ROW_PARTIALS = 8;
+
 export function reduceLanes(r: ReduceSpec, width = 4): "rows" | "cols" {
   const off = new LaneAnalysis({ r: { s: 1, a: width } }, width).form(r.off);
   return off && off.s === 1 && r.redSize >= width ? "rows" : "cols";

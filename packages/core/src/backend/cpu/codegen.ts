@@ -8,7 +8,7 @@
 import type { DType, TypedArray } from "../../dtype.js";
 import { castScalar } from "../../dtype.js";
 import type { Exp, IDType } from "../../fusion/ir.js";
-import { reduceLanes } from "../../fusion/lanes.js";
+import { ROW_PARTIALS, reduceLanes } from "../../fusion/lanes.js";
 import type { Kernel } from "../../fusion/plan.js";
 import { ExpWalker } from "../../fusion/walk.js";
 import { HELPERS, threefrySource } from "./scalar.js";
@@ -261,14 +261,17 @@ export function kernelSource(k: Kernel): string {
     L.push(...eo.lines);
     const init = reduceInit(r.op, r.dtype);
     if (r.dtype === "float32" && reduceLanes(r, LANES) === "rows") {
-      // The Wasm kernel's order (fusion/lanes.ts): LANES partials over whole
-      // groups, combined pairwise, then the remaining elements in order.
-      const whole = r.redSize - (r.redSize % LANES);
-      L.push(`let p0 = ${init}, p1 = ${init}, p2 = ${init}, p3 = ${init};`);
-      L.push(`for (let r0 = 0; r0 < ${whole}; r0 += ${LANES}) {`);
-      for (let u = 0; u < LANES; u++) L.push(`{`, `const r = r0 + ${u};`, ...element(`p${u}`), `}`);
+      // The Wasm kernel's order (fusion/lanes.ts): ROW_PARTIALS partials over
+      // whole groups, combined pairwise, then the remaining elements in order.
+      const P = ROW_PARTIALS;
+      const whole = r.redSize - (r.redSize % P);
+      L.push(`let ${Array.from({ length: P }, (_, u) => `p${u} = ${init}`).join(", ")};`);
+      L.push(`for (let r0 = 0; r0 < ${whole}; r0 += ${P}) {`);
+      for (let u = 0; u < P; u++) L.push(`{`, `const r = r0 + ${u};`, ...element(`p${u}`), `}`);
       L.push(`}`);
-      L.push(`let acc = p0;`, reduceStep(r.op, r.dtype, "p1"), reduceStep(r.op, r.dtype, "p3", "p2"), reduceStep(r.op, r.dtype, "p2"));
+      // pairwise: p0 = p0 op p1, p2 = p2 op p3, ...; then p0 op p2, p4 op p6; then p0 op p4
+      for (let w = 1; w < P; w *= 2) for (let u = 0; u < P; u += 2 * w) L.push(reduceStep(r.op, r.dtype, `p${u + w}`, `p${u}`));
+      L.push(`let acc = p0;`);
       L.push(`for (let r = ${whole}; r < ${r.redSize}; r++) {`, ...element("acc"), `}`);
     } else {
       L.push(`let acc = ${init};`);

@@ -17,7 +17,7 @@
  * classification assumes.
  *
  * Reductions vectorise as fusion/lanes.ts `reduceLanes` says: "rows" (lanes
- * over reduced elements, 4 partial accumulators), or "cols" (lanes over 4
+ * over reduced elements, 8 partial accumulators), or "cols" (lanes over 4
  * consecutive outputs, each accumulating in order). float32 sums and products
  * accumulate in float64 like the JS path, and in the same order, so results
  * agree bit for bit.
@@ -32,7 +32,7 @@
  */
 import { castScalar, type DType } from "../../../dtype.js";
 import { iadd, loadsOf, type Exp, type IDType } from "../../../fusion/ir.js";
-import { LaneAnalysis, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
+import { LaneAnalysis, ROW_PARTIALS, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
 import type { Kernel, ReduceSpec } from "../../../fusion/plan.js";
 import { ExpWalker, type LoadExp, type OpExp } from "../../../fusion/walk.js";
 import { F32, F64, FnBuilder, I32, S, V128, emitModule, op } from "./emit.js";
@@ -483,48 +483,64 @@ function elementwise(kg: KernelGen): void {
   }
 }
 
-/** Accumulator plumbing of one reduction: vector state, folding a vector, lanes → scalar. */
+/**
+ * Accumulator plumbing of one reduction: `copies` vector accumulators (one per
+ * group of 4 lanes: rows mode keeps ROW_PARTIALS = 8 partials), folding a
+ * vector into one of them, partials → scalar in the shared order.
+ */
 interface Acc {
   init(): void;
-  step(v: Code): void;
-  /** Lanes 0..3 folded in the shared order into a scalar (pushed by the returned code). */
+  step(v: Code, copy: number): void;
+  /** All partials folded in the shared order ((p0 p1)(p2 p3))((p4 p5)(p6 p7)) into a scalar. */
   combine(): Code;
   /** Folds lane l of `v` into scalar `s` (a local). */
   stepScalar(s: number, v: Code, l: number): void;
   scalarType: number;
-  /** Stores lanes (vector) to red at element o (contiguous), or the first rem lanes one by one. */
+  /** Stores copy 0's lanes to red at element o (contiguous), or the first rem lanes one by one. */
   storeVector(red: Code, o: Code, rem: number, whole: boolean): void;
   storeScalar(red: Code, o: Code, s: Code): void;
 }
 
-function makeAcc(g: Gen, r: ReduceSpec): Acc {
+/** Pairwise fold of partials p in order: (p0 p1)(p2 p3)... then the pairs, and so on. */
+function tree(ps: Code[], fold: (a: Code, b: Code) => Code): Code {
+  while (ps.length > 1) {
+    const next: Code[] = [];
+    for (let i = 0; i < ps.length; i += 2) next.push(fold(ps[i]!, ps[i + 1]!));
+    ps = next;
+  }
+  return ps[0]!;
+}
+
+function makeAcc(g: Gen, r: ReduceSpec, copies: number): Acc {
   const d = r.dtype;
   const F = d === "float32";
   const wide = F && (r.op === "sum" || r.op === "prod");
   const redAddr = (red: Code, o: Code): Ops => [red, o, ...(d === "bool" ? [] : [op.i32Const(2), op.i32Shl]), op.i32Add];
+  const C = Array.from({ length: copies }, (_, c) => c);
   if (wide) {
-    // float64 lanes: lo = lanes 0, 1; hi = lanes 2, 3.
-    const lo = g.local(V128), hi = g.local(V128);
+    // float64 lanes: lo = lanes 0, 1; hi = lanes 2, 3 of each copy.
+    const lo = C.map(() => g.local(V128)), hi = C.map(() => g.local(V128));
     const vop = r.op === "sum" ? S.f64x2Add : S.f64x2Mul;
     const sop = r.op === "sum" ? op.f64Add : op.f64Mul;
     const one = r.op === "sum" ? 0 : 1;
     return {
       scalarType: F64,
       init() {
-        g.emit(kf64(one), op.localSet(lo), kf64(one), op.localSet(hi));
+        for (const c of C) g.emit(kf64(one), op.localSet(lo[c]!), kf64(one), op.localSet(hi[c]!));
       },
-      step(v) {
-        g.emit(get(lo), v, S.f64x2PromoteLowF32x4, vop, op.localSet(lo));
-        g.emit(get(hi), v, v, S.shuffle(HIGH_HALF), S.f64x2PromoteLowF32x4, vop, op.localSet(hi));
+      step(v, c) {
+        g.emit(get(lo[c]!), v, S.f64x2PromoteLowF32x4, vop, op.localSet(lo[c]!));
+        g.emit(get(hi[c]!), v, v, S.shuffle(HIGH_HALF), S.f64x2PromoteLowF32x4, vop, op.localSet(hi[c]!));
       },
       combine() {
-        return g.d(get(lo), S.f64x2ExtractLane(0), get(lo), S.f64x2ExtractLane(1), sop, get(hi), S.f64x2ExtractLane(0), get(hi), S.f64x2ExtractLane(1), sop, sop);
+        const ps = C.flatMap((c) => [g.d(get(lo[c]!), S.f64x2ExtractLane(0)), g.d(get(lo[c]!), S.f64x2ExtractLane(1)), g.d(get(hi[c]!), S.f64x2ExtractLane(0)), g.d(get(hi[c]!), S.f64x2ExtractLane(1))]);
+        return tree(ps, (x, y) => g.d(x, y, sop));
       },
       stepScalar(s, v, l) {
         g.emit(get(s), v, S.f32x4ExtractLane(l), op.f64PromoteF32, sop, op.localSet(s));
       },
       storeVector(red, o, rem, whole) {
-        const f = g.v(get(lo), S.f32x4DemoteF64x2Zero, get(hi), S.f32x4DemoteF64x2Zero, S.shuffle(LOW_HALVES));
+        const f = g.v(get(lo[0]!), S.f32x4DemoteF64x2Zero, get(hi[0]!), S.f32x4DemoteF64x2Zero, S.shuffle(LOW_HALVES));
         if (whole) g.emit(...redAddr(red, o), f, S.store());
         else for (let l = 0; l < rem; l++) g.emit(...redAddr(red, o), f, S.store32Lane(l, 4 * l));
       },
@@ -533,7 +549,7 @@ function makeAcc(g: Gen, r: ReduceSpec): Acc {
       },
     };
   }
-  const acc = g.local(V128);
+  const acc = C.map(() => g.local(V128));
   const init = (() => {
     const I = d === "int32";
     switch (r.op) {
@@ -577,29 +593,26 @@ function makeAcc(g: Gen, r: ReduceSpec): Acc {
   return {
     scalarType: F ? F32 : I32,
     init() {
-      g.emit(init, op.localSet(acc));
+      for (const c of C) g.emit(init, op.localSet(acc[c]!));
     },
-    step(v) {
-      g.emit(...vstep(get(acc), v), op.localSet(acc));
+    step(v, c) {
+      g.emit(...vstep(get(acc[c]!), v), op.localSet(acc[c]!));
     },
     combine() {
-      const p = [0, 1, 2, 3].map((l) => lane(get(acc), l));
-      const a01 = F ? g.s(...sstep(p[0]!, p[1]!)) : g.i(...sstep(p[0]!, p[1]!));
-      const a23 = F ? g.s(...sstep(p[2]!, p[3]!)) : g.i(...sstep(p[2]!, p[3]!));
-      return F ? g.s(...sstep(a01, a23)) : g.i(...sstep(a01, a23));
+      const ps = C.flatMap((c) => [0, 1, 2, 3].map((l) => lane(get(acc[c]!), l)));
+      return tree(ps, (x, y) => (F ? g.s(...sstep(x, y)) : g.i(...sstep(x, y))));
     },
     stepScalar(s, v, l) {
       const x = lane(v, l);
       g.emit(...sstep(get(s), x), op.localSet(s));
     },
     storeVector(red, o, rem, whole) {
-      const a = get(acc);
+      const a = get(acc[0]!);
       if (whole) {
         if (d === "bool") {
           const w = g.v(a, a, S.i16x8NarrowI32x4U);
           g.emit(...redAddr(red, o), w, w, S.i8x16NarrowI16x8U, S.store32Lane(0));
-        }
-        else g.emit(...redAddr(red, o), a, S.store());
+        } else g.emit(...redAddr(red, o), a, S.store());
       } else
         for (let l = 0; l < rem; l++)
           if (d === "bool") g.emit(...redAddr(red, o), a, S.store8Lane(4 * l, l));
@@ -618,9 +631,10 @@ function reduction(kg: KernelGen): void {
   const r = k.reduce!;
   const red = kg.ptr[k.inputs.length + k.outputs.length]!;
   const outPtr = (n: number) => kg.ptr[k.inputs.length + n]!;
-  const acc = makeAcc(g, r);
   const R = r.redSize;
   const mode = reduceLanes(r, LANES);
+  const copies = mode === "rows" ? ROW_PARTIALS / LANES : 1;
+  const acc = makeAcc(g, r, copies);
   const o = g.local(I32);
   g.emit(kg.lo, op.localSet(o));
   /** Scalar walker over one variable bound to a local (base at o, off at r). */
@@ -655,8 +669,9 @@ function reduction(kg: KernelGen): void {
     const s = g.local(acc.scalarType);
     let hoisted: { e: Exp; v: Code }[] = [];
     /** One group of 4 reduced elements at r = rr: returns the reduced vector, stores the extra outputs. */
-    const group = (tail: boolean, rem: number, base: Code): Code => {
-      const j = g.i(base, scalarOf(r.off, "r", get(rr)), op.i32Add);
+    const group = (tail: boolean, rem: number, base: Code, dr = 0): Code => {
+      const rAt = dr ? g.i(get(rr), op.i32Const(dr), op.i32Add) : get(rr);
+      const j = g.i(base, scalarOf(r.off, "r", rAt), op.i32Add);
       const lv = new Map<number, Code>();
       const ctx: Ctx = {
         tail,
@@ -690,16 +705,17 @@ function reduction(kg: KernelGen): void {
       }
       acc.init();
       g.emit(op.i32Const(0), op.localSet(rr));
-      const whole = R - (R % LANES);
+      const whole = R - (R % ROW_PARTIALS);
       whileLoop(g, [get(rr), op.i32Const(whole), op.i32LtS], () => {
-        acc.step(group(false, LANES, base));
-        g.emit(get(rr), op.i32Const(LANES), op.i32Add, op.localSet(rr));
+        for (let c = 0; c < copies; c++) acc.step(group(false, LANES, base, c * LANES), c);
+        g.emit(get(rr), op.i32Const(ROW_PARTIALS), op.i32Add, op.localSet(rr));
       });
       g.emit(acc.combine(), op.localSet(s));
-      const rem = R % LANES;
-      if (rem) {
-        g.emit(op.i32Const(whole), op.localSet(rr));
-        const v = group(true, rem, base);
+      // The remaining elements, in order, 4 at a time (their groups start at multiples of 4).
+      for (let r0 = whole; r0 < R; r0 += LANES) {
+        const rem = Math.min(LANES, R - r0);
+        g.emit(op.i32Const(r0), op.localSet(rr));
+        const v = group(rem < LANES, rem, base);
         for (let l = 0; l < rem; l++) acc.stepScalar(s, v, l);
       }
       acc.storeScalar(red, get(o), get(s));
@@ -738,7 +754,7 @@ function reduction(kg: KernelGen): void {
       const vals = k.outputs.map((x) => w.walk(x.exp));
       const contiguous = !tail && jForm?.s === 1 ? ctx.laneVar("j", 0) : null;
       k.outputs.forEach((x, n) => kg.store(outPtr(n), x.v.aval.dtype, vals[n]!, contiguous, (l) => ctx.laneVar("j", l), rem));
-      acc.step(v);
+      acc.step(v, 0);
       g.emit(get(rr), op.i32Const(1), op.i32Add, op.localSet(rr));
     });
     acc.storeVector(red, get(o), rem, !tail);

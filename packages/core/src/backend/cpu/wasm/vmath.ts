@@ -58,10 +58,19 @@ function reduceLn2(a: VAsm, x: Code): { n: Code; r: Code } {
 /** Clamps to [lo, hi] keeping NaN (pmax/pmin: one instruction each). */
 const clamp = (a: VAsm, x: Code, lo: number, hi: number): Code => a.v(x, kf(lo), S.f32x4Pmax, kf(hi), S.f32x4Pmin);
 
-/** e^r - 1 - r for |r| <= ln2/2, as r^2 * P(r) (Cephes expf's polynomial). */
+/**
+ * e^r - 1 - r for |r| <= ln2/2, as r^2 * P(r) with Cephes expf's polynomial,
+ * evaluated by Estrin's scheme (pairs, then r^2): half the dependency chain of
+ * Horner's, which is what bounds the loop's throughput.
+ */
 function expTail(a: VAsm, r: Code): Code {
-  const p = horner(a, r, [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]);
-  return a.v(p, r, r, S.f32x4Mul, S.f32x4Mul);
+  const [c5, c4, c3, c2, c1, c0] = [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  const r2 = a.v(r, r, S.f32x4Mul);
+  const lo = a.v(kf(c1), r, S.f32x4Mul, kf(c0), S.f32x4Add);
+  const mid = a.v(kf(c3), r, S.f32x4Mul, kf(c2), S.f32x4Add);
+  const hi = a.v(kf(c5), r, S.f32x4Mul, kf(c4), S.f32x4Add);
+  const p = a.v(hi, r2, S.f32x4Mul, mid, S.f32x4Add, r2, S.f32x4Mul, lo, S.f32x4Add);
+  return a.v(p, r2, S.f32x4Mul);
 }
 
 /** e^x for x in [-87.5, 88.3] (n in [-126, 127], so 2^n is one normal float; results may be subnormal). */
@@ -87,18 +96,57 @@ export function vexp(a: VAsm, x: Code): Code {
   return a.v(p, pow2(a, n1), S.f32x4Mul, pow2(a, n2), S.f32x4Mul);
 }
 
-/** e^x - 1, accurate near 0: 2^n (expm1(r) + 1) - 1 = 2^n expm1(r) + (2^n - 1). */
+/**
+ * e^x - 1: for |x| < 0.75 the Taylor series x + x^2 (1/2 + x/6 + ... + x^9/11!)
+ * (truncation below 2^-30 relative); elsewhere 2^n (expm1(r) + 1) - 1 =
+ * 2^n expm1(r) + (2^n - 1) with |r| <= ln2/2 (that form loses up to an ulp
+ * to cancellation for ln2/2 < x < ln2, hence the series there; the series
+ * itself cancels near x = -1).
+ */
 export function vexpm1(a: VAsm, x: Code): Code {
   const xc = clamp(a, x, -30, 40);
   const { n, r } = reduceLn2(a, xc);
   const q = a.v(expTail(a, r), r, S.f32x4Add);
   const s = pow2(a, n);
   const mid = a.v(s, q, S.f32x4Mul, s, kf(1), S.f32x4Sub, S.f32x4Add);
-  // |x| small: the polynomial alone (n = 0 there anyway); large x: e^x; x < -30: -1; ±0 stays.
+  let fact = 2;
+  const coef: number[] = [];
+  for (let k = 2; k <= 11; k++) coef.push(1 / (fact *= k === 2 ? 1 : k));
+  const series = a.v(horner(a, x, coef.reverse()), x, S.f32x4Mul, x, S.f32x4Mul, x, S.f32x4Add);
+  // large x: e^x (the -1 is below half an ulp); x < -30: -1; ±0 stays.
   const big = vexp(a, x);
-  let y = a.v(big, mid, x, kf(40), S.f32x4Gt, S.bitselect);
+  let y = a.v(series, mid, x, S.f32x4Abs, kf(0.75), S.f32x4Lt, S.bitselect);
+  y = a.v(big, y, x, kf(40), S.f32x4Gt, S.bitselect);
   y = a.v(kf(-1), y, x, kf(-30), S.f32x4Lt, S.bitselect);
   return a.v(x, y, x, kf(0), S.f32x4Eq, S.bitselect);
+}
+
+/** x = (1 + f) 2^e with 1 + f in [sqrt(1/2), sqrt(2)), for positive normal x (frexp by bits). */
+function logParts(a: VAsm, x: Code, eAdj: Code | null): { e: Code; f: Code } {
+  let e = a.v(x, [0x41, 23], S.i32x4ShrU, ki(0xff), S.and, ki(126), S.i32x4Sub);
+  if (eAdj) e = a.v(e, eAdj, S.i32x4Add);
+  const m = a.v(x, ki(0x007fffff), S.and, ki(0x3f000000), S.or); // [0.5, 1)
+  const low = a.v(m, kf(0.707106781186547524), S.f32x4Lt);
+  e = a.v(e, low, S.i32x4Add); // the mask is -1 where m < sqrt(1/2)
+  const f = a.v(m, m, S.f32x4Add, m, low, S.bitselect, kf(1), S.f32x4Sub);
+  return { e, f };
+}
+
+/** log((1 + f) 2^e) + corr / (1 + f): Cephes logf's polynomial, with an optional correction of f below its last bit. */
+function logPoly(a: VAsm, e: Code, f: Code, corr: Code | null): Code {
+  const z = a.v(f, f, S.f32x4Mul);
+  const p = horner(a, f, [7.0376836292e-2, -1.151461031e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
+  const ef = a.v(e, S.f32x4ConvertI32x4S);
+  let y = a.v(p, f, S.f32x4Mul, z, S.f32x4Mul, ef, kf(LN2_LO), S.f32x4Mul, S.f32x4Add, z, kf(0.5), S.f32x4Mul, S.f32x4Sub);
+  if (corr) y = a.v(y, corr, f, kf(1), S.f32x4Add, S.f32x4Div, S.f32x4Add);
+  return a.v(f, y, S.f32x4Add, ef, kf(LN2_HI), S.f32x4Mul, S.f32x4Add);
+}
+
+/** log(x < 0) = NaN, log(NaN) = NaN, log(0) = -inf, log(inf) = inf. */
+function logSpecials(a: VAsm, x: Code, y: Code): Code {
+  y = a.v(kf(NaN), y, x, kf(0), S.f32x4Lt, x, x, S.f32x4Ne, S.or, S.bitselect);
+  y = a.v(kf(-Infinity), y, x, kf(0), S.f32x4Eq, S.bitselect);
+  return a.v(kf(Infinity), y, x, kf(Infinity), S.f32x4Eq, S.bitselect);
 }
 
 /** Natural log. */
@@ -106,28 +154,22 @@ export function vlog(a: VAsm, x: Code): Code {
   // Subnormals: scale by 2^23 first.
   const sub = a.v(x, kf(1.1754943508222875e-38), S.f32x4Lt);
   const xs = a.v(x, kf(8388608), S.f32x4Mul, x, sub, S.bitselect);
-  let e = a.v(xs, [0x41, 23], S.i32x4ShrU, ki(0xff), S.and, ki(126), S.i32x4Sub, sub, ki(-23), S.and, S.i32x4Add);
-  const m = a.v(xs, ki(0x007fffff), S.and, ki(0x3f000000), S.or); // [0.5, 1)
-  const low = a.v(m, kf(0.707106781186547524), S.f32x4Lt);
-  e = a.v(e, low, S.i32x4Add); // mask is -1 where m < sqrt(1/2)
-  const f = a.v(m, m, S.f32x4Add, m, low, S.bitselect, kf(1), S.f32x4Sub);
-  const z = a.v(f, f, S.f32x4Mul);
-  const p = horner(a, f, [7.0376836292e-2, -1.151461031e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]);
-  const ef = a.v(e, S.f32x4ConvertI32x4S);
-  let y = a.v(p, f, S.f32x4Mul, z, S.f32x4Mul, ef, kf(LN2_LO), S.f32x4Mul, S.f32x4Add, z, kf(0.5), S.f32x4Mul, S.f32x4Sub);
-  y = a.v(f, y, S.f32x4Add, ef, kf(LN2_HI), S.f32x4Mul, S.f32x4Add);
-  // log(x < 0) = NaN, log(NaN) = NaN, log(0) = -inf, log(inf) = inf.
-  y = a.v(kf(NaN), y, x, kf(0), S.f32x4Lt, x, x, S.f32x4Ne, S.or, S.bitselect);
-  y = a.v(kf(-Infinity), y, x, kf(0), S.f32x4Eq, S.bitselect);
-  return a.v(kf(Infinity), y, x, kf(Infinity), S.f32x4Eq, S.bitselect);
+  const { e, f } = logParts(a, xs, a.v(sub, ki(-23), S.and));
+  return logSpecials(a, x, logPoly(a, e, f, null));
 }
 
-/** log(1 + x) = log(u) * x / (u - 1) with u = 1 + x rounded (exact where u == 1: x itself). */
+/**
+ * log(1 + x): the log of u = 1 + x (rounded), corrected by the rounding error
+ * c = x - (u - 1) (exact): log(1 + x) = log(u) + c / u, with c scaled into
+ * u's mantissa range. 0 and -0 stay themselves.
+ */
 export function vlog1p(a: VAsm, x: Code): Code {
   const u = a.v(x, kf(1), S.f32x4Add);
-  let y = a.v(vlog(a, u), x, u, kf(1), S.f32x4Sub, S.f32x4Div, S.f32x4Mul);
-  y = a.v(x, y, u, kf(1), S.f32x4Eq, S.bitselect);
-  return a.v(kf(Infinity), y, x, kf(Infinity), S.f32x4Eq, S.bitselect);
+  const c = a.v(x, u, kf(1), S.f32x4Sub, S.f32x4Sub);
+  const { e, f } = logParts(a, u, null);
+  const scale = pow2(a, a.v(ki(0), e, S.i32x4Sub, ki(-126), S.i32x4MaxS));
+  const y = logSpecials(a, u, logPoly(a, e, f, a.v(c, scale, S.f32x4Mul)));
+  return a.v(x, y, x, kf(0), S.f32x4Eq, x, kf(Infinity), S.f32x4Eq, S.or, S.bitselect);
 }
 
 /** tanh: an odd polynomial below 0.625 (Cephes tanhf), else 1 - 2 / (e^2|x| + 1) with x's sign. */
