@@ -532,6 +532,9 @@ describe("wasm kernels: transcendental approximations", () => {
     ["log1p", 1, -1, 3.4e38, [[-1, -0.5], [-1e-3, 1e-3], [1, 1e6]]],
     ["tanh", 1, -30, 30, [[-1, 1], [0.5, 0.7], [8, 10]]],
     ["logistic", 2, -120, 120, [[-5, 5], [-100, -80]]],
+    ["sin", 1, -262144, 262144, [[-10, 10], [8000, 8192], [-1e-3, 1e-3]]],
+    ["cos", 1, -262144, 262144, [[-10, 10], [1.5, 1.65], [200000, 262144]]],
+    ["erf", 1, -10, 10, [[-4.5, 4.5], [0.8, 0.95], [3, 4.1]]],
   ];
   const SPECIAL = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 1e-30, -1e-30, 1, -1, 88.7, 88.73, -87.4, -103.9, -104, -200, 3.4e38, -3.4e38, 0.625, -0.625, 0.3465, -0.3466, 9.5, 20];
   for (const [name, bound, lo, hi, grids] of cases)
@@ -565,6 +568,27 @@ describe("wasm kernels: transcendental approximations", () => {
         else expect(ulps(w2[i]!, v), `${name}(${sp[i]})`).toBeLessThanOrEqual(bound);
       }
     });
+  it("sin and cos of |x| >= 2^18 (and infinities) go lane by lane to the JS path's Math functions: bit-identical, threads included", async () => {
+    const big = [262144, -262144.5, 1e6, -3.1e7, 1e30, -3.4e38, Infinity, -Infinity, NaN, 0.5, 1e5];
+    const n = 4096;
+    const xs = new Float32Array(n);
+    for (let i = 0; i < n; i++) xs[i] = i % 3 === 0 ? big[i % big.length]! : (i - n / 2) * 0.37;
+    setWasmOptions({ threads: true, threadCount: 2, alwaysThread: true });
+    for (let i = 0; i < 100 && (poolStats()?.online ?? 0) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    const before = poolStats()?.workerJobs ?? 0;
+    for (const name of ["sin", "cos"]) {
+      const x = new Var(sa([n]));
+      const { eqns, b } = builder();
+      const y = b(prim(name), {}, x);
+      const p = makeProgram([x], eqns, [y]);
+      const js = run(p, [xs], "js")[0] as Float32Array;
+      const w = run(p, [xs], "wasm")[0] as Float32Array;
+      for (let i = 0; i < n; i += 3) expect(Object.is(w[i], js[i]) || (w[i] !== w[i] && js[i] !== js[i]), `${name}(${xs[i]})`).toBe(true);
+      expectUlps(w, js, 1, name);
+    }
+    if (threadCount() > 1) expect((poolStats()?.workerJobs ?? 0) - before).toBeGreaterThan(0);
+    setWasmOptions({ threads: true, alwaysThread: false });
+  });
   it("kernels with ops that have no Wasm version (pow, atan2, float rem, erf_inv) stay on the JS path", () => {
     for (const name of ["pow", "atan2", "rem"]) {
       const x = new Var(sa([2000])), y = new Var(sa([2000]));

@@ -306,13 +306,21 @@ export class FnBuilder {
 
 /**
  * Module importing memory "e"."m" (shared when `shared`, with `maxPages`) and
- * exporting `funcs` under the given names (function i may call function j by index).
+ * the functions `imports` ("e".name, function indices 0..k-1), and exporting
+ * `funcs` under the given names (function i is index k + i; calls use those).
  */
-export function emitModule(funcs: { name: string; fn: FuncSpec }[], mem: { shared: boolean; minPages: number; maxPages: number }): Uint8Array {
-  const types = section(1, vec(funcs.map(({ fn }) => [0x60, ...vec(fn.params.map((t) => [t])), ...vec(fn.results.map((t) => [t]))])));
-  const imports = section(2, vec([[...str("e"), ...str("m"), 0x02, mem.shared ? 0x03 : 0x01, ...uleb(mem.minPages), ...uleb(mem.maxPages)]]));
-  const fsec = section(3, vec(funcs.map((_, i) => uleb(i))));
-  const exps = section(7, vec(funcs.map(({ name }, i) => [...str(name), 0x00, ...uleb(i)])));
+export function emitModule(
+  funcs: { name: string; fn: FuncSpec }[],
+  mem: { shared: boolean; minPages: number; maxPages: number },
+  imports: readonly { name: string; params: number[]; results: number[] }[] = [],
+): Uint8Array {
+  const sig = (f: { params: number[]; results: number[] }) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))];
+  const k = imports.length;
+  const types = section(1, vec([...imports.map(sig), ...funcs.map(({ fn }) => sig(fn))]));
+  const memImport = [...str("e"), ...str("m"), 0x02, mem.shared ? 0x03 : 0x01, ...uleb(mem.minPages), ...uleb(mem.maxPages)];
+  const imps = section(2, vec([memImport, ...imports.map((f, i) => [...str("e"), ...str(f.name), 0x00, ...uleb(i)])]));
+  const fsec = section(3, vec(funcs.map((_, i) => uleb(k + i))));
+  const exps = section(7, vec(funcs.map(({ name }, i) => [...str(name), 0x00, ...uleb(k + i)])));
   const code = section(
     10,
     vec(
@@ -322,8 +330,16 @@ export function emitModule(funcs: { name: string; fn: FuncSpec }[], mem: { share
       }),
     ),
   );
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imports, ...fsec, ...exps, ...code]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...types, ...imps, ...fsec, ...exps, ...code]);
 }
+
+/**
+ * Scalar functions a kernel module may import ("e".name, f64 → f64): the JS
+ * path's own Math functions, for lanes outside an approximation's range. Main
+ * thread and workers build their imports from this same source.
+ */
+export const MATH_IMPORTS_SRC = "({ sin: Math.sin, cos: Math.cos })";
+export const MATH_IMPORTS: Record<string, (x: number) => number> = { sin: Math.sin, cos: Math.cos };
 
 /** A module using one f32x4.relaxed_madd: validates only where relaxed SIMD is supported. */
 export function relaxedProbe(): Uint8Array {

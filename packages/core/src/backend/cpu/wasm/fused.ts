@@ -112,6 +112,13 @@ class Gen implements VAsm {
   vlocal(): number {
     return this.f.local(V128);
   }
+  /** Imported scalar functions, in import order (function indices 0..k-1). */
+  readonly imports: string[] = [];
+  importFn(name: string): number {
+    let i = this.imports.indexOf(name);
+    if (i < 0) i = this.imports.push(name) - 1;
+    return i;
+  }
 }
 
 /** A lane context: how loop variables map to lanes in one loop body. */
@@ -782,7 +789,8 @@ export function fusedModule(k: Kernel, mem: { shared: boolean; minPages: number;
     if (k.reduce) reduction(kg);
     else elementwise(kg);
     kg.g.f.body.push(...kg.g.buf);
-    return { bytes: emitModule([{ name: "job", fn: kg.g.f.spec() }], mem), consts: new Uint8Array(kg.g.consts) };
+    const imports = kg.g.imports.map((name) => ({ name, params: [F64], results: [F64] }));
+    return { bytes: emitModule([{ name: "job", fn: kg.g.f.spec() }], mem, imports), consts: new Uint8Array(kg.g.consts) };
   } catch (e) {
     if (e instanceof Unsupported) return null;
     throw e;

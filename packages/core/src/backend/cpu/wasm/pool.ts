@@ -30,6 +30,8 @@
  * not allowed, so there is no pool there and kernels run single-threaded.
  */
 
+import { MATH_IMPORTS_SRC } from "./emit.js";
+
 export const SEQ = 0, NEXT = 1, DONE = 2, TOTAL = 3, JOBS = 4, MODULE = 5, ERROR = 7, REC_BYTES = 8, ONLINE = 9, WORKER_JOBS = 10;
 const CTRL_WORDS = 16;
 const CLOSED = 0xffff;
@@ -37,9 +39,10 @@ const CLOSED = 0xffff;
 /** The worker's run loop; expects `memory`, `ctrl`, `fnFor(id)` and `ASYNC` in scope. */
 const LOOP_SRC = `
 const fns = new Map();
+const MATH = ${MATH_IMPORTS_SRC};
 function take(m) {
   if (m.drop !== undefined) fns.delete(m.drop);
-  else fns.set(m.id, new WebAssembly.Instance(m.module, { e: { m: memory } }).exports.job);
+  else fns.set(m.id, new WebAssembly.Instance(m.module, { e: { m: memory, ...MATH } }).exports.job);
 }
 let counted = false;
 function loop() {

@@ -8,7 +8,7 @@
  * buffers may live in it; options (tests, benchmarks) reset only the modules
  * and the pool.
  */
-import { relaxedProbe, sharedMemoryProbe, simdProbe } from "./emit.js";
+import { MATH_IMPORTS, relaxedProbe, sharedMemoryProbe, simdProbe } from "./emit.js";
 import { PAGE, WasmHeap, type WasmMemoryLike } from "./heap.js";
 import { canBlockAndShare, canShare, createPool, defaultThreads, type Pool, type PoolModule } from "./pool.js";
 
@@ -138,7 +138,7 @@ export function compileModule(rt: Runtime, key: string, bytes: () => Uint8Array)
     return m;
   }
   const module = new WA!.Module(bytes());
-  const inst = new WA!.Instance(module, { e: { m: rt.heap.memory } });
+  const inst = new WA!.Instance(module, { e: { m: rt.heap.memory, ...MATH_IMPORTS } });
   m = { id: nextId++, module, job: inst.exports.job as (rec: number) => void };
   if (s.modules.size >= MAX_MODULES) {
     const [oldKey, old] = s.modules.entries().next().value!;

@@ -24,6 +24,8 @@ export interface VAsm {
   emit(...code: Ops): void;
   /** A fresh v128 local's index. */
   vlocal(): number;
+  /** Function index of an imported scalar f64 → f64 function (emit.ts MATH_IMPORTS). */
+  importFn(name: string): number;
 }
 
 const kf = (x: number): Code => S.f32x4Const([x, x, x, x]);
@@ -192,7 +194,124 @@ export function vlogistic(a: VAsm, x: Code): Code {
   return a.v(kf(1), e, x, kf(0), S.f32x4Ge, S.bitselect, kf(1), e, S.f32x4Add, S.f32x4Div);
 }
 
+// ---- sin, cos ------------------------------------------------------------------
+
+/** fdlibm's pi/2 in three parts (33, 33 and 53 bits): k * PIO2_1 and k * PIO2_2 are exact for |k| < 2^20. */
+const PIO2_1 = 1.57079632673412561417e0, PIO2_2 = 6.0771005063039659766e-11, PIO2_2T = 2.02226624879595063154e-21;
+/** Beyond this |x| the lane is computed by the JS path's Math.sin / Math.cos (an import), exactly. */
+const TRIG_LIMIT = 262144;
+const kf64 = (x: number): Code => S.const(Array.from(new Uint8Array(new Float64Array([x, x]).buffer)));
+
+/**
+ * x = k pi/2 + r, |r| <~ pi/4: k rounded in float32, r computed in float64
+ * and split into float32 r + rl (rl: the part of r below r's last bit).
+ */
+function reducePio2(a: VAsm, x: Code): { k: Code; r: Code; rl: Code } {
+  const y = a.v(x, kf(0.63661977236758134), S.f32x4Mul, kf(MAGIC), S.f32x4Add);
+  const t = a.v(y, kf(MAGIC), S.f32x4Sub);
+  const half = (xv: Code, tv: Code): { r: Code; rl: Code } => {
+    const xd = a.v(xv, S.f64x2PromoteLowF32x4);
+    const td = a.v(tv, S.f64x2PromoteLowF32x4);
+    const rd = a.v(xd, td, kf64(PIO2_1), S.f64x2Mul, S.f64x2Sub, td, kf64(PIO2_2), S.f64x2Mul, S.f64x2Sub, td, kf64(PIO2_2T), S.f64x2Mul, S.f64x2Sub);
+    const r = a.v(rd, S.f32x4DemoteF64x2Zero);
+    return { r, rl: a.v(rd, r, S.f64x2PromoteLowF32x4, S.f64x2Sub, S.f32x4DemoteF64x2Zero) };
+  };
+  const lo = half(x, t);
+  const hi = half(a.v(x, x, S.shuffle(HIGH_HALF)), a.v(t, t, S.shuffle(HIGH_HALF)));
+  return {
+    k: a.v(y, ki(MAGIC_BITS), S.i32x4Sub),
+    r: a.v(lo.r, hi.r, S.shuffle(LOW_HALVES)),
+    rl: a.v(lo.rl, hi.rl, S.shuffle(LOW_HALVES)),
+  };
+}
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** sin and cos of r + rl, |r| <~ pi/4 (Cephes sinf / cosf polynomials; rl to first order). */
+function sinCosPoly(a: VAsm, r: Code, rl: Code): { s: Code; c: Code } {
+  const z = a.v(r, r, S.f32x4Mul);
+  const ps = horner(a, z, [-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1]);
+  const s = a.v(ps, z, S.f32x4Mul, r, S.f32x4Mul, rl, S.f32x4Add, r, S.f32x4Add);
+  const pc = horner(a, z, [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2]);
+  const c = a.v(pc, z, S.f32x4Mul, z, S.f32x4Mul, z, kf(0.5), S.f32x4Mul, S.f32x4Sub, r, rl, S.f32x4Mul, S.f32x4Sub, kf(1), S.f32x4Add);
+  return { s, c };
+}
+
+/** Lanes with |x| >= TRIG_LIMIT (or infinite) recomputed by the imported Math function. */
+function bigLanes(a: VAsm, x: Code, y: Code, fn: string): Code {
+  const res = a.vlocal();
+  a.emit(y, op.localSet(res));
+  const big = a.v(x, S.f32x4Abs, kf(TRIG_LIMIT), S.f32x4Ge);
+  const f = a.importFn(fn);
+  a.emit(big, S.anyTrue, op.if);
+  for (let l = 0; l < 4; l++) {
+    a.emit(big, S.i32x4ExtractLane(l), op.if);
+    a.emit(op.localGet(res), x, S.f32x4ExtractLane(l), op.f64PromoteF32, op.call(f), op.f32DemoteF64, S.f32x4ReplaceLane(l), op.localSet(res));
+    a.emit(op.end);
+  }
+  a.emit(op.end);
+  return op.localGet(res);
+}
+
+/** sin(x): quadrant k picks ±sin r or ±cos r; ±0 stays. */
+export function vsin(a: VAsm, x: Code): Code {
+  const { k, r, rl } = reducePio2(a, x);
+  const { s, c } = sinCosPoly(a, r, rl);
+  const swap = a.v(k, ki(1), S.and, ki(1), S.i32x4Eq);
+  const sign = a.v(k, ki(2), S.and, [0x41, 30], S.i32x4Shl);
+  let y = a.v(c, s, swap, S.bitselect, sign, S.xor);
+  y = a.v(x, y, x, kf(0), S.f32x4Eq, S.bitselect);
+  return bigLanes(a, x, y, "sin");
+}
+
+/** cos(x) = quadrant k + 1 of sin. */
+export function vcos(a: VAsm, x: Code): Code {
+  const { k, r, rl } = reducePio2(a, x);
+  const { s, c } = sinCosPoly(a, r, rl);
+  const swap = a.v(k, ki(1), S.and, ki(1), S.i32x4Eq);
+  const sign = a.v(k, ki(1), S.i32x4Add, ki(2), S.and, [0x41, 30], S.i32x4Shl);
+  const y = a.v(s, c, swap, S.bitselect, sign, S.xor);
+  return bigLanes(a, x, y, "cos");
+}
+
+// ---- erf ----------------------------------------------------------------------
+
+/** erf(x) = x + x Q(x^2) for |x| < ERF_SPLIT (least-squares fit in relative error, 7e-10; the leading x kept exact). */
+const ERF_SPLIT = 0.875;
+const ERF_Q = [0.1283791669316783, -0.3761263671202617, 0.11283743751563918, -0.026862232675864996, 0.0052084998290733405, -0.0008232809701990282, 8.775671981387355e-5];
+/** erfc(x) e^(x^2) = R(1 / (1 + x)) on [ERF_SPLIT, 4] (fit in relative error, 3e-9). */
+const ERF_R = [2.0765501392751057e-5, 0.5634343016696016, 0.5761296302153515, 0.17438551247158623, 0.32592869215909753, -2.8959348872630657, 4.646085354606789, -3.3670935856385675, 0.9863219717523468];
+
+/**
+ * erf: x + x Q(x^2) near 0; else ±(1 - e^(-x^2) R(1 / (1 + |x|))), with x^2
+ * split exactly into hi + lo (x's top 12 bits squared, plus the rest) so
+ * e^(-x^2) does not inherit the rounding of x^2 (up to 1e-6 relative at
+ * |x| = 4); ±1 from |x| = 4 on (erfc(4) is below half an ulp of 1).
+ */
+export function verf(a: VAsm, x: Code): Code {
+  const ax = a.v(x, S.f32x4Abs);
+  const z = a.v(x, x, S.f32x4Mul);
+  const small = a.v(horner(a, z, [...ERF_Q].reverse()), x, S.f32x4Mul, x, S.f32x4Add);
+  const xh = a.v(ax, ki(-4096), S.and);
+  const hi = a.v(xh, xh, S.f32x4Mul);
+  const lo = a.v(ax, xh, S.f32x4Sub, ax, xh, S.f32x4Add, S.f32x4Mul);
+  // e^-(hi + lo): reduce -hi, then take lo off r (|hi| <= 16, so one 2^n factor is enough).
+  const nh = a.v(hi, S.f32x4Neg);
+  const { n, r: r0 } = reduceLn2(a, nh);
+  const r = a.v(r0, lo, S.f32x4Sub);
+  const e = a.v(expTail(a, r), r, S.f32x4Add, kf(1), S.f32x4Add, pow2(a, n), S.f32x4Mul);
+  const t = a.v(kf(1), kf(1), ax, S.f32x4Add, S.f32x4Div);
+  const big = a.v(kf(1), e, horner(a, t, [...ERF_R].reverse()), S.f32x4Mul, S.f32x4Sub);
+  let y = a.v(small, big, ax, kf(ERF_SPLIT), S.f32x4Lt, S.bitselect);
+  y = a.v(kf(1), y, ax, kf(4), S.f32x4Ge, S.bitselect);
+  // the sign of x on the large branches (small already has it)
+  return a.v(y, x, SIGN, S.and, S.or);
+}
+
 export const VMATH: Partial<Record<string, (a: VAsm, x: Code) => Code>> = {
+  erf: verf,
+  sin: vsin,
+  cos: vcos,
   exp: vexp,
   expm1: vexpm1,
   log: vlog,
