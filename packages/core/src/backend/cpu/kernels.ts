@@ -82,6 +82,8 @@ function moduleKey(k: Kernel): string {
   return `fused|${k.size}|${k.inputs.map((v) => v.aval.dtype).join(",")}|${outs}${red}`;
 }
 
+const STORAGE = { float32: Float32Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array, float16: Uint16Array } as const;
+
 /** A generated module and its constant table, written once into a heap block. */
 interface Generated {
   readonly bytes: Uint8Array;
@@ -159,6 +161,10 @@ export class CpuKernel {
       mc = this.mod = { epoch: rt.epoch, gen, m: compileModule(rt, this.key!, () => gen.bytes) };
     }
     const k = this.kernel;
+    // Wasm reads bits: an input whose storage is not its declared dtype's (a
+    // caller passing an int32 buffer to a float32 program) takes the JS path,
+    // which reads numbers.
+    for (let i = 0; i < ins.length; i++) if (!(ins[i] instanceof STORAGE[k.inputs[i]!.aval.dtype])) return false;
     const total = k.reduce ? k.reduce.outSize : k.size;
     if (total === 0) return true;
     const heap = rt.heap;
