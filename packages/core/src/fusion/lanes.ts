@@ -94,6 +94,9 @@ export class LaneAnalysis {
  *  - "cols": lanes run over consecutive outputs o, each lane accumulating its
  *    own output in order (the sequential order).
  */
+/** Vector lanes the targets use (f32x4 / i32x4). */
+export const LANES = 4;
+
 /** Partial accumulators of a "rows" reduction (two groups of 4 lanes). */
 export const ROW_PARTIALS = 8;
 

@@ -8,13 +8,10 @@
 import type { DType, TypedArray } from "../../dtype.js";
 import { castScalar } from "../../dtype.js";
 import type { Exp, IDType } from "../../fusion/ir.js";
-import { ROW_PARTIALS, reduceLanes } from "../../fusion/lanes.js";
+import { LANES, ROW_PARTIALS, reduceLanes } from "../../fusion/lanes.js";
 import type { Kernel } from "../../fusion/plan.js";
 import { ExpWalker } from "../../fusion/walk.js";
 import { HELPERS, threefrySource } from "./scalar.js";
-
-/** Vector lanes of the Wasm kernels; the JS path reduces rows in the same order. */
-export const LANES = 4;
 
 export type KernelFn = (ins: readonly TypedArray[], outs: readonly TypedArray[]) => void;
 

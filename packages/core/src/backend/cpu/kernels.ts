@@ -13,7 +13,7 @@ import type { TypedArray } from "../../dtype.js";
 import { expKey, type Exp } from "../../fusion/ir.js";
 import type { Kernel } from "../../fusion/plan.js";
 import { compileKernel, type KernelFn } from "./codegen.js";
-import { LANES, fusedModule, rangeGranule } from "./wasm/fused.js";
+import { fusedModule, rangeGranule } from "./wasm/fused.js";
 import { compileModule, memoryDecl, options, runJobs, runtime, threadCount } from "./wasm/runtime.js";
 import type { WasmHeap } from "./wasm/heap.js";
 import type { PoolModule } from "./wasm/pool.js";
@@ -246,5 +246,3 @@ function words(buf: ArrayBufferLike): Int32Array {
   if (!wordsView || wordsView.buffer !== buf) wordsView = new Int32Array(buf);
   return wordsView;
 }
-
-export { LANES };

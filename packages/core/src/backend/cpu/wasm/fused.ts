@@ -32,13 +32,11 @@
  */
 import { castScalar, type DType } from "../../../dtype.js";
 import { iadd, loadsOf, type Exp, type IDType } from "../../../fusion/ir.js";
-import { LaneAnalysis, ROW_PARTIALS, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
+import { LANES, LaneAnalysis, ROW_PARTIALS, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
 import type { Kernel, ReduceSpec } from "../../../fusion/plan.js";
 import { ExpWalker, type LoadExp, type OpExp } from "../../../fusion/walk.js";
 import { F32, F64, FnBuilder, I32, S, V128, emitModule, op } from "./emit.js";
 import { VMATH, type Code, type VAsm } from "./vmath.js";
-
-export const LANES = 4;
 
 /** Thrown while generating when the kernel uses something this generator does not handle. */
 export class Unsupported extends Error {}

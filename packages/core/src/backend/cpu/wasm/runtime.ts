@@ -86,7 +86,8 @@ function heapOnce(): { heap: WasmHeap; shared: boolean } | null {
   if (heapState !== undefined) return heapState;
   heapState = null;
   if (!WA) return null;
-  const shared = canShare() && WA.validate(sharedMemoryProbe());
+  // REFS_CPU_SHARED=0: behave as where shared memory is unavailable (tests: the browser-main-thread path).
+  const shared = env.REFS_CPU_SHARED !== "0" && canShare() && WA.validate(sharedMemoryProbe());
   const initial = 256; // 16 MiB
   for (const max of [MAX_PAGES, 16384, 4096]) {
     try {
