@@ -570,7 +570,7 @@ describe("wasm kernels: transcendental approximations", () => {
     });
   it("sin and cos of |x| >= 2^18 (and infinities) go lane by lane to the JS path's Math functions: bit-identical, threads included", async () => {
     const big = [262144, -262144.5, 1e6, -3.1e7, 1e30, -3.4e38, Infinity, -Infinity, NaN, 0.5, 1e5];
-    const n = 4096;
+    const n = 1 << 16;
     const xs = new Float32Array(n);
     for (let i = 0; i < n; i++) xs[i] = i % 3 === 0 ? big[i % big.length]! : (i - n / 2) * 0.37;
     setWasmOptions({ threads: true, threadCount: 2, alwaysThread: true });
@@ -582,11 +582,16 @@ describe("wasm kernels: transcendental approximations", () => {
       const y = b(prim(name), {}, x);
       const p = makeProgram([x], eqns, [y]);
       const js = run(p, [xs], "js")[0] as Float32Array;
-      const w = run(p, [xs], "wasm")[0] as Float32Array;
-      for (let i = 0; i < n; i += 3) expect(Object.is(w[i], js[i]) || (w[i] !== w[i] && js[i] !== js[i]), `${name}(${xs[i]})`).toBe(true);
-      expectUlps(w, js, 1, name);
+      for (let rep = 0; rep < 4; rep++) {
+        const w = run(p, [xs], "wasm")[0] as Float32Array;
+        for (let i = 0; i < n; i += 3) if (!(Object.is(w[i], js[i]) || (w[i] !== w[i] && js[i] !== js[i]))) throw new Error(`${name}(${xs[i]}) = ${w[i]}, js ${js[i]}`);
+        expectUlps(w, js, 1, name);
+      }
     }
-    if (threadCount() > 1) expect((poolStats()?.workerJobs ?? 0) - before).toBeGreaterThan(0);
+    if (threadCount() > 1) {
+      expect(poolStats()!.badModules).toBe(0); // workers instantiate modules that import Math functions
+      expect((poolStats()?.workerJobs ?? 0) - before).toBeGreaterThan(0);
+    }
     setWasmOptions({ threads: true, alwaysThread: false });
   });
   it("kernels with ops that have no Wasm version (pow, atan2, float rem, erf_inv) stay on the JS path", () => {

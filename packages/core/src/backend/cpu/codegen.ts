@@ -1,9 +1,11 @@
 /**
  * CPU code generation: a fused Kernel (../../fusion) becomes one JS function
  * with a single loop over the output elements (two nested loops for a
- * reduction) and a local per intermediate value; no temporary arrays.
- * Functions are cached by their source text, so compiling the same kernel
- * twice (the eager path) costs one string build and a map lookup.
+ * reduction) and a local per intermediate value; no temporary arrays. Float
+ * row reductions accumulate in the Wasm kernels' order (fusion/lanes.ts), so
+ * the two paths agree. Functions are cached by their source text, so
+ * compiling the same kernel twice (the eager path) costs one string build and
+ * a map lookup.
  */
 import type { DType, TypedArray } from "../../dtype.js";
 import { castScalar } from "../../dtype.js";

@@ -1,18 +1,23 @@
 /**
  * The CPU backend: buffers are typed arrays in the host layout of their dtype
  * (float32 → Float32Array, int32 → Int32Array, uint32 → Uint32Array,
- * bool → Uint8Array of 0/1). `compile` plans the program with the fusion
- * planner (src/fusion) and generates one JS function per fused kernel;
- * non-fusible equations run hand-written routines; sub-programs (jit_call,
- * scan, cond, while) are compiled once, at compile time.
+ * bool → Uint8Array of 0/1); big ones are views of the shared Wasm heap
+ * (storage.ts). `compile` plans the program with the fusion planner
+ * (src/fusion); each fused kernel runs as a generated JS function or a
+ * generated Wasm SIMD module (kernels.ts); non-fusible equations run
+ * hand-written routines; sub-programs (jit_call, scan, cond, while) are
+ * compiled once, at compile time. A run owns the heap blocks it allocates and
+ * frees intermediates after their last use.
  *
- * Numerics: float32 arithmetic is exact float32 (every intermediate rounded
- * with Math.fround, no FMA), integers wrap. Reductions (sum, prod), cumsum and
- * small float32 matmuls accumulate in float64 and round once at the end: more
- * accurate than sequential float32 accumulation, and order independent.
- * Larger float32 matmuls (M*N*K >= 32^3) run a WebAssembly SIMD kernel that
- * accumulates in float32 (possibly fused multiply-add with relaxed SIMD);
- * see matmul.ts and `setCpuMatmulImpl`.
+ * Numerics: float32 arithmetic is exact float32 (every intermediate rounded,
+ * no FMA), integers wrap. Reductions (sum, prod) accumulate in float64 and
+ * round once at the end, in one order on both kernel paths (row reductions:
+ * 8 partials, fusion/lanes.ts). exp, log, tanh and the other transcendentals
+ * are polynomial approximations within 1-2 ulp on the Wasm path (wasm/vmath.ts).
+ * Cumsum and small float32 matmuls accumulate in float64; larger float32
+ * matmuls (M*N*K >= 32^3) run a WebAssembly SIMD kernel that accumulates in
+ * float32 (possibly fused multiply-add with relaxed SIMD); see matmul.ts and
+ * `setCpuMatmulImpl`.
  */
 import type { ShapedArray } from "../../aval.js";
 import type { Backend, BufferHandle, Executable } from "../../backend.js";

@@ -10,7 +10,8 @@
  *   DONE  finished jobs; the caller sleeps on it until DONE == TOTAL
  *   TOTAL, JOBS (byte address of the job records), REC_BYTES (record size),
  *   MODULE (id of the module whose `job` export runs the records)
- *   ONLINE, WORKER_JOBS: workers started / jobs run by workers (statistics)
+ *   ONLINE, WORKER_JOBS, BAD_MODULES: workers started / jobs run by workers /
+ *   modules a worker failed to instantiate (statistics)
  * The caller writes the parameters, then NEXT, then bumps SEQ and notifies;
  * it claims jobs itself like any worker (so the run completes even if no
  * worker ever wakes up), waits for DONE == TOTAL, and finally closes NEXT
@@ -32,7 +33,7 @@
 
 import { MATH_IMPORTS_SRC } from "./emit.js";
 
-export const SEQ = 0, NEXT = 1, DONE = 2, TOTAL = 3, JOBS = 4, MODULE = 5, ERROR = 7, REC_BYTES = 8, ONLINE = 9, WORKER_JOBS = 10;
+export const SEQ = 0, NEXT = 1, DONE = 2, TOTAL = 3, JOBS = 4, MODULE = 5, ERROR = 7, REC_BYTES = 8, ONLINE = 9, WORKER_JOBS = 10, BAD_MODULES = 11;
 const CTRL_WORDS = 16;
 const CLOSED = 0xffff;
 
@@ -42,7 +43,16 @@ const fns = new Map();
 const MATH = ${MATH_IMPORTS_SRC};
 function take(m) {
   if (m.drop !== undefined) fns.delete(m.drop);
-  else fns.set(m.id, new WebAssembly.Instance(m.module, { e: { m: memory, ...MATH } }).exports.job);
+  else {
+    // A module this worker cannot instantiate is skipped (the caller runs its jobs).
+    let job = null;
+    try {
+      job = new WebAssembly.Instance(m.module, { e: { m: memory, ...MATH } }).exports.job;
+    } catch (e) {
+      Atomics.add(new Int32Array(ctrl), ${BAD_MODULES}, 1);
+    }
+    fns.set(m.id, job);
+  }
 }
 let counted = false;
 function loop() {
@@ -55,7 +65,7 @@ function loop() {
     seen = Atomics.load(c, ${SEQ});
     const g = seen & 0x7fff;
     const job = fnFor(Atomics.load(c, ${MODULE}));
-    if (job === undefined) {
+    if (!job) {
       if (ASYNC) return;
       continue;
     }
@@ -119,8 +129,8 @@ export interface Pool {
   run(mod: PoolModule, total: number, jobs: number, recBytes: number): void;
   /** Lets workers drop their instance of a module the caller no longer uses. */
   drop(id: number): void;
-  /** Workers started so far, and jobs they have run. */
-  stats(): { online: number; workerJobs: number };
+  /** Workers started so far, jobs they have run, modules they could not instantiate. */
+  stats(): { online: number; workerJobs: number; badModules: number };
   terminate(): void;
 }
 
@@ -256,7 +266,7 @@ export function createPool(memory: object, threads: number): Pool | null {
       for (const s of sinks) s.postMessage({ drop: id });
     },
     stats() {
-      return { online: Atomics.load(ctrl, ONLINE), workerJobs: Atomics.load(ctrl, WORKER_JOBS) };
+      return { online: Atomics.load(ctrl, ONLINE), workerJobs: Atomics.load(ctrl, WORKER_JOBS), badModules: Atomics.load(ctrl, BAD_MODULES) };
     },
     terminate() {
       for (const w of workers) w.terminate();

@@ -167,7 +167,7 @@ export function threadCount(): number {
 }
 
 /** Pool statistics (tests): threads, workers started, jobs run by workers; null without a pool. */
-export function poolStats(): { threads: number; online: number; workerJobs: number } | null {
+export function poolStats(): { threads: number; online: number; workerJobs: number; badModules: number } | null {
   const p = state?.pool;
   return p ? { threads: p.threads, ...p.stats() } : null;
 }

@@ -78,7 +78,7 @@ export function wasmSgemmThreads(): number {
 }
 
 /** Pool statistics (tests): threads, workers started, jobs run by workers; null without a pool. */
-export function wasmSgemmPoolStats(): { threads: number; online: number; workerJobs: number } | null {
+export function wasmSgemmPoolStats(): { threads: number; online: number; workerJobs: number; badModules: number } | null {
   return poolStats();
 }
 
