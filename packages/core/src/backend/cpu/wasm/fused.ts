@@ -22,6 +22,9 @@
  * accumulate in float64 like the JS path, and in the same order, so results
  * agree bit for bit.
  *
+ * Files: gen.ts holds the code buffer and constant table, accum.ts the
+ * reduction accumulators, vmath.ts the transcendentals.
+ *
  * Exactness: +, -, *, /, sqrt, comparisons, conversions, integer and bit ops,
  * threefry are exact and match the JS path bit for bit (NaN payloads aside);
  * rsqrt is computed in float64 as JS does. exp, expm1, log, log1p, tanh,
@@ -35,89 +38,16 @@ import { iadd, loadsOf, type Exp, type IDType } from "../../../fusion/ir.js";
 import { LANES, LaneAnalysis, ROW_PARTIALS, reduceLanes, type LaneForm } from "../../../fusion/lanes.js";
 import type { Kernel, ReduceSpec } from "../../../fusion/plan.js";
 import { ExpWalker, type LoadExp, type OpExp } from "../../../fusion/walk.js";
-import { F32, F64, FnBuilder, I32, S, V128, emitModule, op } from "./emit.js";
-import { VMATH, type Code, type VAsm } from "./vmath.js";
+import { F64, I32, S, V128, emitModule, op } from "./emit.js";
+import { makeAcc } from "./accum.js";
+import { Gen, REVERSE, HIGH_HALF, LOW_HALVES, get, kf, kf64, ki, type Code, type Ops } from "./gen.js";
+import { VMATH } from "./vmath.js";
 
 /** Thrown while generating when the kernel uses something this generator does not handle. */
 export class Unsupported extends Error {}
 
-type Ops = (number | Code)[];
-
 const dtypeOf = (e: Exp): IDType => (e.k === "var" ? "index" : e.dtype);
 const esize = (d: DType): number => (d === "bool" ? 1 : 4);
-const kf = (x: number): Code => S.f32x4Const([x, x, x, x]);
-const ki = (x: number): Code => S.i32x4Const([x, x, x, x]);
-const get = op.localGet;
-/** Reverses the four 32-bit lanes (i8x16.shuffle of a vector with itself). */
-const REVERSE = [12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3];
-/** Lanes 2, 3 moved to 0, 1 (for promoting the high half). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-/** Low halves of two vectors: [a0, a1, b0, b1]. */
-const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-
-/** Code buffer + locals of the one `job` function. */
-class Gen implements VAsm {
-  readonly f = new FnBuilder([I32]);
-  buf: number[] = [];
-  /** Vector constants, 16 bytes each, read from the module's constant table (at local `cbase`). */
-  readonly consts: number[] = [];
-  private readonly constAt = new Map<string, number>();
-  cbase: Code = [];
-  emit(...ops: Ops): void {
-    for (const o of ops) {
-      if (typeof o === "number") this.buf.push(o);
-      else if (o.length === 18 && o[0] === 0xfd && o[1] === 0x0c) for (const b of this.constant(o)) this.buf.push(b);
-      else for (const b of o) this.buf.push(b);
-    }
-  }
-  /**
-   * Code loading v128 constant `c` from the constant table. TurboFan
-   * rematerialises an immediate constant at every use inside a loop (three
-   * instructions for a splat) and sinks anything computed from constants back
-   * into the loop; a load from memory is one instruction.
-   */
-  private constant(c: Code): Code {
-    const key = c.join(",");
-    let at = this.constAt.get(key);
-    if (at === undefined) {
-      at = this.consts.length;
-      this.consts.push(...c.slice(2));
-      this.constAt.set(key, at);
-    }
-    return [...this.cbase, ...S.load(at)];
-  }
-  private tmp(t: number, code: Ops): Code {
-    const l = this.f.local(t);
-    this.emit(...code, op.localSet(l));
-    return get(l);
-  }
-  /** Evaluates `code` (one value) into a fresh local; returns code pushing it. */
-  v(...code: Ops): Code {
-    return this.tmp(V128, code);
-  }
-  i(...code: Ops): Code {
-    return this.tmp(I32, code);
-  }
-  d(...code: Ops): Code {
-    return this.tmp(F64, code);
-  }
-  s(...code: Ops): Code {
-    return this.tmp(F32, code);
-  }
-  local(t: number): number {
-    return this.f.local(t);
-  }
-  vlocal(): number {
-    return this.f.local(V128);
-  }
-  /** Imported scalar functions, in import order (function indices 0..k-1). */
-  readonly imports: string[] = [];
-  importFn(name: string): number {
-    let i = this.imports.indexOf(name);
-    if (i < 0) i = this.imports.push(name) - 1;
-    return i;
-  }
-}
 
 /** A lane context: how loop variables map to lanes in one loop body. */
 interface Ctx {
@@ -441,7 +371,6 @@ class KernelGen {
   }
 }
 
-const kf64 = (x: number): Code => S.const(Array.from(new Uint8Array(new Float64Array([x, x]).buffer)));
 
 // ---- loops --------------------------------------------------------------------
 
@@ -486,149 +415,6 @@ function elementwise(kg: KernelGen): void {
     body(true, rem);
     g.emit(op.end);
   }
-}
-
-/**
- * Accumulator plumbing of one reduction: `copies` vector accumulators (one per
- * group of 4 lanes: rows mode keeps ROW_PARTIALS = 8 partials), folding a
- * vector into one of them, partials → scalar in the shared order.
- */
-interface Acc {
-  init(): void;
-  step(v: Code, copy: number): void;
-  /** All partials folded in the shared order ((p0 p1)(p2 p3))((p4 p5)(p6 p7)) into a scalar. */
-  combine(): Code;
-  /** Folds lane l of `v` into scalar `s` (a local). */
-  stepScalar(s: number, v: Code, l: number): void;
-  scalarType: number;
-  /** Stores copy 0's lanes to red at element o (contiguous), or the first rem lanes one by one. */
-  storeVector(red: Code, o: Code, rem: number, whole: boolean): void;
-  storeScalar(red: Code, o: Code, s: Code): void;
-}
-
-/** Pairwise fold of partials p in order: (p0 p1)(p2 p3)... then the pairs, and so on. */
-function tree(ps: Code[], fold: (a: Code, b: Code) => Code): Code {
-  while (ps.length > 1) {
-    const next: Code[] = [];
-    for (let i = 0; i < ps.length; i += 2) next.push(fold(ps[i]!, ps[i + 1]!));
-    ps = next;
-  }
-  return ps[0]!;
-}
-
-function makeAcc(g: Gen, r: ReduceSpec, copies: number): Acc {
-  const d = r.dtype;
-  const F = d === "float32";
-  const wide = F && (r.op === "sum" || r.op === "prod");
-  const redAddr = (red: Code, o: Code): Ops => [red, o, ...(d === "bool" ? [] : [op.i32Const(2), op.i32Shl]), op.i32Add];
-  const C = Array.from({ length: copies }, (_, c) => c);
-  if (wide) {
-    // float64 lanes: lo = lanes 0, 1; hi = lanes 2, 3 of each copy.
-    const lo = C.map(() => g.local(V128)), hi = C.map(() => g.local(V128));
-    const vop = r.op === "sum" ? S.f64x2Add : S.f64x2Mul;
-    const sop = r.op === "sum" ? op.f64Add : op.f64Mul;
-    const one = r.op === "sum" ? 0 : 1;
-    return {
-      scalarType: F64,
-      init() {
-        for (const c of C) g.emit(kf64(one), op.localSet(lo[c]!), kf64(one), op.localSet(hi[c]!));
-      },
-      step(v, c) {
-        g.emit(get(lo[c]!), v, S.f64x2PromoteLowF32x4, vop, op.localSet(lo[c]!));
-        g.emit(get(hi[c]!), v, v, S.shuffle(HIGH_HALF), S.f64x2PromoteLowF32x4, vop, op.localSet(hi[c]!));
-      },
-      combine() {
-        const ps = C.flatMap((c) => [g.d(get(lo[c]!), S.f64x2ExtractLane(0)), g.d(get(lo[c]!), S.f64x2ExtractLane(1)), g.d(get(hi[c]!), S.f64x2ExtractLane(0)), g.d(get(hi[c]!), S.f64x2ExtractLane(1))]);
-        return tree(ps, (x, y) => g.d(x, y, sop));
-      },
-      stepScalar(s, v, l) {
-        g.emit(get(s), v, S.f32x4ExtractLane(l), op.f64PromoteF32, sop, op.localSet(s));
-      },
-      storeVector(red, o, rem, whole) {
-        const f = g.v(get(lo[0]!), S.f32x4DemoteF64x2Zero, get(hi[0]!), S.f32x4DemoteF64x2Zero, S.shuffle(LOW_HALVES));
-        if (whole) g.emit(...redAddr(red, o), f, S.store());
-        else for (let l = 0; l < rem; l++) g.emit(...redAddr(red, o), f, S.store32Lane(l, 4 * l));
-      },
-      storeScalar(red, o, s) {
-        g.emit(...redAddr(red, o), s, op.f32DemoteF64, op.f32Store0());
-      },
-    };
-  }
-  const acc = C.map(() => g.local(V128));
-  const init = (() => {
-    const I = d === "int32";
-    switch (r.op) {
-      case "sum":
-        return F ? kf(0) : ki(0);
-      case "prod":
-        return F ? kf(1) : ki(1);
-      case "max":
-        return F ? kf(-Infinity) : I ? ki(-0x80000000) : ki(0);
-      default:
-        return F ? kf(Infinity) : I ? ki(0x7fffffff) : d === "uint32" ? ki(-1) : ki(1);
-    }
-  })();
-  const I = d === "int32";
-  // JS: `if (v > acc || v !== v) acc = v` (max), keeping the first of equal values.
-  const vstep = (a: Code, v: Code): Ops => {
-    switch (r.op) {
-      case "sum":
-        return d === "bool" ? [a, v, S.or] : [a, v, S.i32x4Add];
-      case "prod":
-        return d === "bool" ? [a, v, S.and] : [a, v, S.i32x4Mul];
-      case "max":
-        return F ? [v, a, v, a, S.f32x4Gt, v, v, S.f32x4Ne, S.or, S.bitselect] : [a, v, I ? S.i32x4MaxS : S.i32x4MaxU];
-      default:
-        return F ? [v, a, v, a, S.f32x4Lt, v, v, S.f32x4Ne, S.or, S.bitselect] : [a, v, I ? S.i32x4MinS : S.i32x4MinU];
-    }
-  };
-  const sstep = (a: Code, v: Code): Ops => {
-    switch (r.op) {
-      case "sum":
-        return d === "bool" ? [a, v, op.i32Or] : [a, v, op.i32Add];
-      case "prod":
-        return d === "bool" ? [a, v, op.i32And] : [a, v, op.i32Mul];
-      case "max":
-        return F ? [v, a, v, a, op.f32Gt, v, v, op.f32Ne, op.i32Or, op.select] : [v, a, v, a, I ? op.i32GtS : op.i32GtU, op.select];
-      default:
-        return F ? [v, a, v, a, op.f32Lt, v, v, op.f32Ne, op.i32Or, op.select] : [v, a, v, a, I ? op.i32LtS : op.i32LtU, op.select];
-    }
-  };
-  const lane = (v: Code, l: number): Code => (F ? g.s(v, S.f32x4ExtractLane(l)) : g.i(v, S.i32x4ExtractLane(l)));
-  return {
-    scalarType: F ? F32 : I32,
-    init() {
-      for (const c of C) g.emit(init, op.localSet(acc[c]!));
-    },
-    step(v, c) {
-      g.emit(...vstep(get(acc[c]!), v), op.localSet(acc[c]!));
-    },
-    combine() {
-      const ps = C.flatMap((c) => [0, 1, 2, 3].map((l) => lane(get(acc[c]!), l)));
-      return tree(ps, (x, y) => (F ? g.s(...sstep(x, y)) : g.i(...sstep(x, y))));
-    },
-    stepScalar(s, v, l) {
-      const x = lane(v, l);
-      g.emit(...sstep(get(s), x), op.localSet(s));
-    },
-    storeVector(red, o, rem, whole) {
-      const a = get(acc[0]!);
-      if (whole) {
-        if (d === "bool") {
-          const w = g.v(a, a, S.i16x8NarrowI32x4U);
-          g.emit(...redAddr(red, o), w, w, S.i8x16NarrowI16x8U, S.store32Lane(0));
-        } else g.emit(...redAddr(red, o), a, S.store());
-      } else
-        for (let l = 0; l < rem; l++)
-          if (d === "bool") g.emit(...redAddr(red, o), a, S.store8Lane(4 * l, l));
-          else g.emit(...redAddr(red, o), a, S.store32Lane(l, 4 * l));
-    },
-    storeScalar(red, o, s) {
-      if (d === "bool") g.emit(...redAddr(red, o), s, op.i32Store8());
-      else if (F) g.emit(...redAddr(red, o), s, op.f32Store0());
-      else g.emit(...redAddr(red, o), s, op.i32Store());
-    },
-  };
 }
 
 function reduction(kg: KernelGen): void {
@@ -800,4 +586,3 @@ export function rangeGranule(k: Kernel): number {
   return k.reduce && reduceLanes(k.reduce, LANES) === "rows" ? 1 : LANES;
 }
 
-export type { Code };

@@ -12,6 +12,7 @@
  * test/cpu-fused.test.ts and docs/ARCHITECTURE.md.
  */
 import { S, op } from "./emit.js";
+import { HIGH_HALF, LOW_HALVES, kf, kf64, ki } from "./gen.js";
 
 /** Code that pushes one value. */
 export type Code = readonly number[];
@@ -28,8 +29,6 @@ export interface VAsm {
   importFn(name: string): number;
 }
 
-const kf = (x: number): Code => S.f32x4Const([x, x, x, x]);
-const ki = (x: number): Code => S.i32x4Const([x, x, x, x]);
 const SIGN = ki(-0x80000000);
 const LOG2E = 1.44269504088896341;
 const LN2_HI = 0.693359375;
@@ -200,7 +199,6 @@ export function vlogistic(a: VAsm, x: Code): Code {
 const PIO2_1 = 1.57079632673412561417e0, PIO2_2 = 6.0771005063039659766e-11, PIO2_2T = 2.02226624879595063154e-21;
 /** Beyond this |x| the lane is computed by the JS path's Math.sin / Math.cos (an import), exactly. */
 const TRIG_LIMIT = 262144;
-const kf64 = (x: number): Code => S.const(Array.from(new Uint8Array(new Float64Array([x, x]).buffer)));
 
 /**
  * x = k pi/2 + r, |r| <~ pi/4: k rounded in float32, r computed in float64
@@ -224,8 +222,6 @@ function reducePio2(a: VAsm, x: Code): { k: Code; r: Code; rl: Code } {
     rl: a.v(lo.rl, hi.rl, S.shuffle(LOW_HALVES)),
   };
 }
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 /** sin and cos of r + rl, |r| <~ pi/4 (Cephes sinf / cosf polynomials; rl to first order). */
 function sinCosPoly(a: VAsm, r: Code, rl: Code): { s: Code; c: Code } {
