@@ -381,12 +381,18 @@ function whileLoop(g: Gen, cond: Ops, body: () => void): void {
   g.emit(op.br(0), op.end, op.end);
 }
 
+/**
+ * for i in [lo, hi): two groups of 4 lanes per iteration (two independent
+ * dependency chains: a long polynomial otherwise leaves the CPU waiting),
+ * then one more group, then the masked tail.
+ */
 function elementwise(kg: KernelGen): void {
   const { g, k } = kg;
   const i = g.local(I32);
   g.emit(kg.lo, op.localSet(i));
   const lanes = new LaneAnalysis({ i: { s: 1, a: LANES } }, LANES);
-  const body = (tail: boolean, rem: number) => {
+  /** One group of lanes starting at element i + di. */
+  const body = (tail: boolean, rem: number, di: number) => {
     const lv = new Map<number, Code>();
     const ctx: Ctx = {
       tail,
@@ -394,7 +400,7 @@ function elementwise(kg: KernelGen): void {
       lanes,
       laneVar: (name, l) => {
         if (name !== "i") throw new Unsupported(`variable ${name}`);
-        const ll = tail ? Math.min(l, rem - 1) : l;
+        const ll = di + (tail ? Math.min(l, rem - 1) : l);
         if (ll === 0) return get(i);
         let c = lv.get(ll);
         if (!c) lv.set(ll, (c = g.i(get(i), op.i32Const(ll), op.i32Add)));
@@ -403,16 +409,20 @@ function elementwise(kg: KernelGen): void {
     };
     const w = kg.walker(ctx);
     const vals = k.outputs.map((o) => w.walk(o.exp));
-    k.outputs.forEach((o, n) => kg.store(kg.ptr[k.inputs.length + n]!, o.v.aval.dtype, vals[n]!, tail ? null : get(i), (l) => ctx.laneVar("i", l), rem));
+    k.outputs.forEach((o, n) => kg.store(kg.ptr[k.inputs.length + n]!, o.v.aval.dtype, vals[n]!, tail ? null : ctx.laneVar("i", 0), (l) => ctx.laneVar("i", l), rem));
   };
-  whileLoop(g, [get(i), op.i32Const(LANES), op.i32Add, kg.hi, op.i32LeS], () => {
-    body(false, LANES);
-    g.emit(get(i), op.i32Const(LANES), op.i32Add, op.localSet(i));
+  whileLoop(g, [get(i), op.i32Const(2 * LANES), op.i32Add, kg.hi, op.i32LeS], () => {
+    body(false, LANES, 0);
+    body(false, LANES, LANES);
+    g.emit(get(i), op.i32Const(2 * LANES), op.i32Add, op.localSet(i));
   });
+  g.emit(get(i), op.i32Const(LANES), op.i32Add, kg.hi, op.i32LeS, op.if);
+  body(false, LANES, 0);
+  g.emit(get(i), op.i32Const(LANES), op.i32Add, op.localSet(i), op.end);
   const rem = k.size % LANES;
   if (rem) {
     g.emit(get(i), kg.hi, op.i32LtS, op.if);
-    body(true, rem);
+    body(true, rem, 0);
     g.emit(op.end);
   }
 }
