@@ -4,3 +4,5 @@ export * from "./aliases.js";
 export * from "./split.js";
 export * from "./epilogue.js";
 export * from "./fold-movement.js";
+export * from "./walk.js";
+export * from "./lanes.js";

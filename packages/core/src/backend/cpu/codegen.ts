@@ -1,14 +1,18 @@
 /**
  * CPU code generation: a fused Kernel (../../fusion) becomes one JS function
  * with a single loop over the output elements (two nested loops for a
- * reduction) and a local per intermediate value; no temporary arrays.
- * Functions are cached by their source text, so compiling the same kernel
- * twice (the eager path) costs one string build and a map lookup.
+ * reduction) and a local per intermediate value; no temporary arrays. Float
+ * row reductions accumulate in the Wasm kernels' order (fusion/lanes.ts), so
+ * the two paths agree. Functions are cached by their source text, so
+ * compiling the same kernel twice (the eager path) costs one string build and
+ * a map lookup.
  */
 import type { DType, TypedArray } from "../../dtype.js";
 import { castScalar } from "../../dtype.js";
-import { expKey, type Exp, type IDType } from "../../fusion/ir.js";
+import type { Exp, IDType } from "../../fusion/ir.js";
+import { LANES, ROW_PARTIALS, reduceLanes } from "../../fusion/lanes.js";
 import type { Kernel } from "../../fusion/plan.js";
+import { ExpWalker } from "../../fusion/walk.js";
 import { HELPERS, threefrySource } from "./scalar.js";
 
 export type KernelFn = (ins: readonly TypedArray[], outs: readonly TypedArray[]) => void;
@@ -164,46 +168,36 @@ function bitcastText(x: string, from: DType, to: DType): string {
 
 const dtypeOfExp = (e: Exp): IDType => (e.k === "var" ? "index" : e.dtype);
 
-/** Emits statements for an expression DAG with CSE; returns the text of each root. */
+/** Statements for an expression DAG with CSE (the shared walk); `walk` returns the text of a node. */
 class Emitter {
   readonly lines: string[] = [];
-  private readonly names = new Map<string, string>();
   private n = 0;
-  constructor(private readonly prefix: string) {}
-
-  emit(e: Exp): string {
-    if (e.k === "const") return lit(e.value, e.dtype);
-    if (e.k === "var") return e.name;
-    const key = expKey(e);
-    const hit = this.names.get(key);
-    if (hit) return hit;
-    let text: string;
-    if (e.k === "load") {
-      text = `in${e.input}[${this.emit(e.index)}]`;
-    } else if (e.op === "threefry2x32") {
-      const pairKey = `tf(${e.args.map(expKey).join(",")})`;
-      let base = this.names.get(pairKey);
-      if (!base) {
-        const a = e.args.map((x) => this.emit(x));
-        base = `${this.prefix}f${this.n++}_`;
-        this.lines.push(threefrySource(base, a[0]!, a[1]!, a[2]!, a[3]!));
-        this.names.set(pairKey, base);
-      }
-      const name = `${base}${e.out ?? 0}`;
-      this.names.set(key, name);
+  private readonly walker: ExpWalker<string>;
+  constructor(private readonly prefix: string) {
+    const bind = (text: string): string => {
+      const name = `${this.prefix}${this.n++}`;
+      this.lines.push(`const ${name} = ${text};`);
       return name;
-    } else {
-      const args = e.args.map((x) => this.emit(x));
-      text = opText(e.op, e.dtype, args, e.args.map(dtypeOfExp), e.src);
-    }
-    const name = `${this.prefix}${this.n++}`;
-    this.lines.push(`const ${name} = ${text};`);
-    this.names.set(key, name);
-    return name;
+    };
+    this.walker = new ExpWalker<string>({
+      constant: (e) => lit(e.value, e.dtype),
+      variable: (e) => e.name,
+      load: (e, walk) => bind(`in${e.input}[${walk(e.index)}]`),
+      op: (e, args) => bind(opText(e.op, e.dtype, args, e.args.map(dtypeOfExp), e.src)),
+      multi: (e, a) => {
+        if (e.op !== "threefry2x32") throw new Error(`cpu backend: no code generator for multi-output ${e.op}`);
+        const base = `${this.prefix}f${this.n++}_`;
+        this.lines.push(threefrySource(base, a[0]!, a[1]!, a[2]!, a[3]!));
+        return [`${base}0`, `${base}1`];
+      },
+    });
+  }
+  emit(e: Exp): string {
+    return this.walker.walk(e);
   }
 }
 
-function reduceInit(op: string, dtype: DType): string {
+export function reduceInit(op: string, dtype: DType): string {
   switch (op) {
     case "sum":
       return "0";
@@ -216,17 +210,18 @@ function reduceInit(op: string, dtype: DType): string {
   }
 }
 
-function reduceStep(op: string, dtype: DType, v: string): string {
+/** Statement folding `v` into accumulator `acc`. */
+function reduceStep(op: string, dtype: DType, v: string, acc = "acc"): string {
   const F = dtype === "float32";
   switch (op) {
     case "sum":
-      return F ? `acc += ${v};` : dtype === "int32" ? `acc = (acc + ${v}) | 0;` : dtype === "uint32" ? `acc = (acc + ${v}) >>> 0;` : `acc = acc | ${v};`;
+      return F ? `${acc} += ${v};` : dtype === "int32" ? `${acc} = (${acc} + ${v}) | 0;` : dtype === "uint32" ? `${acc} = (${acc} + ${v}) >>> 0;` : `${acc} = ${acc} | ${v};`;
     case "prod":
-      return F ? `acc *= ${v};` : dtype === "int32" ? `acc = Math.imul(acc, ${v});` : dtype === "uint32" ? `acc = Math.imul(acc, ${v}) >>> 0;` : `acc = acc & ${v};`;
+      return F ? `${acc} *= ${v};` : dtype === "int32" ? `${acc} = Math.imul(${acc}, ${v});` : dtype === "uint32" ? `${acc} = Math.imul(${acc}, ${v}) >>> 0;` : `${acc} = ${acc} & ${v};`;
     case "max":
-      return F ? `if (${v} > acc || ${v} !== ${v}) acc = ${v};` : `if (${v} > acc) acc = ${v};`;
+      return F ? `if (${v} > ${acc} || ${v} !== ${v}) ${acc} = ${v};` : `if (${v} > ${acc}) ${acc} = ${v};`;
     default:
-      return F ? `if (${v} < acc || ${v} !== ${v}) acc = ${v};` : `if (${v} < acc) acc = ${v};`;
+      return F ? `if (${v} < ${acc} || ${v} !== ${v}) ${acc} = ${v};` : `if (${v} < ${acc}) ${acc} = ${v};`;
   }
 }
 
@@ -253,16 +248,34 @@ export function kernelSource(k: Kernel): string {
     const em = new Emitter("t");
     const v = em.emit(r.exp);
     const roots = k.outputs.map((o) => em.emit(o.exp));
+    /** One reduced element at loop variable r: its value folded into `acc`. */
+    const element = (acc: string): string[] => [
+      ...er.lines,
+      `const j = ${base} + ${off};`,
+      ...em.lines,
+      reduceStep(r.op, r.dtype, v, acc),
+      ...roots.map((x, i) => `out${i}[j] = ${x};`),
+    ];
     L.push(`for (let o = 0; o < ${r.outSize}; o++) {`);
     L.push(...eo.lines);
-    L.push(`let acc = ${reduceInit(r.op, r.dtype)};`);
-    L.push(`for (let r = 0; r < ${r.redSize}; r++) {`);
-    L.push(...er.lines);
-    L.push(`const j = ${base} + ${off};`);
-    L.push(...em.lines);
-    L.push(reduceStep(r.op, r.dtype, v));
-    roots.forEach((x, i) => L.push(`out${i}[j] = ${x};`));
-    L.push("}");
+    const init = reduceInit(r.op, r.dtype);
+    if (r.dtype === "float32" && reduceLanes(r, LANES) === "rows") {
+      // The Wasm kernel's order (fusion/lanes.ts): ROW_PARTIALS partials over
+      // whole groups, combined pairwise, then the remaining elements in order.
+      const P = ROW_PARTIALS;
+      const whole = r.redSize - (r.redSize % P);
+      L.push(`let ${Array.from({ length: P }, (_, u) => `p${u} = ${init}`).join(", ")};`);
+      L.push(`for (let r0 = 0; r0 < ${whole}; r0 += ${P}) {`);
+      for (let u = 0; u < P; u++) L.push(`{`, `const r = r0 + ${u};`, ...element(`p${u}`), `}`);
+      L.push(`}`);
+      // pairwise: p0 = p0 op p1, p2 = p2 op p3, ...; then p0 op p2, p4 op p6; then p0 op p4
+      for (let w = 1; w < P; w *= 2) for (let u = 0; u < P; u += 2 * w) L.push(reduceStep(r.op, r.dtype, `p${u + w}`, `p${u}`));
+      L.push(`let acc = p0;`);
+      L.push(`for (let r = ${whole}; r < ${r.redSize}; r++) {`, ...element("acc"), `}`);
+    } else {
+      L.push(`let acc = ${init};`);
+      L.push(`for (let r = 0; r < ${r.redSize}; r++) {`, ...element("acc"), `}`);
+    }
     L.push(`red[o] = acc;`);
     L.push("}");
   }

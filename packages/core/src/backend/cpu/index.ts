@@ -1,18 +1,23 @@
 /**
  * The CPU backend: buffers are typed arrays in the host layout of their dtype
  * (float32 → Float32Array, int32 → Int32Array, uint32 → Uint32Array,
- * bool → Uint8Array of 0/1). `compile` plans the program with the fusion
- * planner (src/fusion) and generates one JS function per fused kernel;
- * non-fusible equations run hand-written routines; sub-programs (jit_call,
- * scan, cond, while) are compiled once, at compile time.
+ * bool → Uint8Array of 0/1); big ones are views of the shared Wasm heap
+ * (storage.ts). `compile` plans the program with the fusion planner
+ * (src/fusion); each fused kernel runs as a generated JS function or a
+ * generated Wasm SIMD module (kernels.ts); non-fusible equations run
+ * hand-written routines; sub-programs (jit_call, scan, cond, while) are
+ * compiled once, at compile time. A run owns the heap blocks it allocates and
+ * frees intermediates after their last use.
  *
- * Numerics: float32 arithmetic is exact float32 (every intermediate rounded
- * with Math.fround, no FMA), integers wrap. Reductions (sum, prod), cumsum and
- * small float32 matmuls accumulate in float64 and round once at the end: more
- * accurate than sequential float32 accumulation, and order independent.
- * Larger float32 matmuls (M*N*K >= 32^3) run a WebAssembly SIMD kernel that
- * accumulates in float32 (possibly fused multiply-add with relaxed SIMD);
- * see matmul.ts and `setCpuMatmulImpl`.
+ * Numerics: float32 arithmetic is exact float32 (every intermediate rounded,
+ * no FMA), integers wrap. Reductions (sum, prod) accumulate in float64 and
+ * round once at the end, in one order on both kernel paths (row reductions:
+ * 8 partials, fusion/lanes.ts). exp, log, tanh and the other transcendentals
+ * are polynomial approximations within 1-2 ulp on the Wasm path (wasm/vmath.ts).
+ * Cumsum and small float32 matmuls accumulate in float64; larger float32
+ * matmuls (M*N*K >= 32^3) run a WebAssembly SIMD kernel that accumulates in
+ * float32 (possibly fused multiply-add with relaxed SIMD); see matmul.ts and
+ * `setCpuMatmulImpl`.
  */
 import type { ShapedArray } from "../../aval.js";
 import type { Backend, BufferHandle, Executable } from "../../backend.js";
@@ -20,12 +25,15 @@ import { castScalar, typedArrayFor, type DType, type TypedArray } from "../../dt
 import { describePlan, planProgram, type Kernel, type Plan } from "../../fusion/plan.js";
 import { planAliases, type AliasMode } from "../../fusion/aliases.js";
 import { Literal, Var, type Atom, type Eqn, type Program } from "../../program.js";
-import { compileKernel } from "./codegen.js";
+import { CpuKernel } from "./kernels.js";
 import { makeRoutine, type RoutineFn } from "./routines.js";
+import { copyBuffer, freeBuffer, isBlock, isHeapView, newBuffer, overlaps } from "./storage.js";
 
 export { threefry2x32Scalar, erf32, erfInv32 } from "./scalar.js";
 export { sgemm, batchedMatmul, setCpuMatmulImpl, type CpuMatmulImpl } from "./matmul.js";
 export { wasmSgemmAvailable, wasmSgemmRelaxed, setWasmSgemmThreads } from "./wasm/sgemm.js";
+export { setCpuKernelImpl, type CpuKernelImpl } from "./kernels.js";
+export { setCpuHeap } from "./storage.js";
 
 class CpuBuffer implements BufferHandle {
   declare readonly __bufferHandle?: never;
@@ -36,8 +44,47 @@ class CpuBuffer implements BufferHandle {
 type Env = (TypedArray | undefined)[];
 type Pre = Map<number, TypedArray> | undefined;
 
+/**
+ * One run's heap blocks: the ones it allocated (or adopted from a routine
+ * that returned fresh blocks) and has not freed, with the number of env slots
+ * holding each, so an intermediate is freed after its last use.
+ */
+class Owned {
+  readonly refs = new Map<TypedArray, number>();
+  alloc(dtype: DType, n: number): TypedArray {
+    const a = newBuffer(dtype, n, false);
+    if (isBlock(a)) this.refs.set(a, 0);
+    return a;
+  }
+  /** Takes ownership of a fresh block a routine returned. */
+  adopt(a: TypedArray): void {
+    if (!this.refs.has(a) && isBlock(a)) this.refs.set(a, 0);
+  }
+  hold(a: TypedArray): void {
+    const c = this.refs.get(a);
+    if (c !== undefined) this.refs.set(a, c + 1);
+  }
+  release(a: TypedArray | undefined): void {
+    if (!a) return;
+    const c = this.refs.get(a);
+    if (c === undefined) return;
+    if (c <= 1) {
+      this.refs.delete(a);
+      freeBuffer(a);
+    } else this.refs.set(a, c - 1);
+  }
+  has(a: TypedArray): boolean {
+    return this.refs.has(a);
+  }
+  /** Frees everything still owned except `keep`. */
+  freeAllBut(keep: ReadonlySet<TypedArray>): void {
+    for (const a of this.refs.keys()) if (!keep.has(a)) freeBuffer(a);
+    this.refs.clear();
+  }
+}
+
 interface CStep {
-  run(env: Env, pre: Pre): void;
+  run(env: Env, pre: Pre, owned: Owned): void;
   /** Slots read and written. */
   readonly reads: readonly number[];
   readonly writes: readonly number[];
@@ -60,15 +107,28 @@ function checkDtype(d: DType): void {
   if (d === "float16") throw new Error("cpu backend: float16 is not supported; use float32");
 }
 
-/** Copy outputs that share a buffer with an input or an earlier output. */
+/** Copy outputs that share memory with an input or an earlier output (and views of heap blocks they do not own). */
 function freshen(outs: TypedArray[], ins: readonly TypedArray[]): TypedArray[] {
-  const seen = new Set<ArrayBufferLike>();
-  for (const x of ins) seen.add(x.buffer);
+  const seen: TypedArray[] = [...ins];
   return outs.map((o) => {
-    if (seen.has(o.buffer)) o = o.slice();
-    seen.add(o.buffer);
+    if ((isHeapView(o) && !isBlock(o)) || seen.some((x) => overlaps(x, o))) o = copyLike(o);
+    seen.push(o);
     return o;
   });
+}
+
+const DTYPE_OF = new Map<unknown, DType>([
+  [Float32Array, "float32"],
+  [Int32Array, "int32"],
+  [Uint32Array, "uint32"],
+  [Uint8Array, "bool"],
+  [Uint16Array, "float16"],
+]);
+const copyLike = (a: TypedArray): TypedArray => copyBuffer(a, DTYPE_OF.get(a.constructor)!);
+
+/** Frees `a` if it is a heap block none of `keep` is. */
+function freeUnless(a: TypedArray, keep: readonly TypedArray[]): void {
+  if (isBlock(a) && !keep.includes(a)) freeBuffer(a);
 }
 
 export class CpuExecutable implements Executable {
@@ -91,8 +151,8 @@ export class CpuExecutable implements Executable {
     this.inputSlots = program.inputs.map(slot);
     for (const st of plan.steps) {
       if (st.kind === "kernel") {
-        const { fn, source } = compileKernel(st);
-        this.kernels.push({ kernel: st, source });
+        const ck = new CpuKernel(st);
+        this.kernels.push({ kernel: st, source: ck.source });
         const ins = st.inputs.map(slot);
         const outVars = st.outputs.map((o) => o.v);
         if (st.reduce) outVars.push(st.reduce.out);
@@ -102,16 +162,19 @@ export class CpuExecutable implements Executable {
           reads: ins,
           writes: outs,
           frees: [],
-          run(env, pre) {
+          run(env, pre, owned) {
             const a = new Array<TypedArray>(ins.length);
             for (let i = 0; i < ins.length; i++) a[i] = env[ins[i]!]!;
             const o = new Array<TypedArray>(outs.length);
             for (let i = 0; i < outs.length; i++) {
               const av = avals[i]!;
-              o[i] = pre?.get(outs[i]!) ?? typedArrayFor(av.dtype, av.size);
+              o[i] = pre?.get(outs[i]!) ?? owned.alloc(av.dtype, av.size);
             }
-            fn(a, o);
-            for (let i = 0; i < outs.length; i++) env[outs[i]!] = o[i];
+            ck.run(a, o);
+            for (let i = 0; i < outs.length; i++) {
+              env[outs[i]!] = o[i];
+              owned.hold(o[i]!);
+            }
           },
         });
       } else {
@@ -125,18 +188,24 @@ export class CpuExecutable implements Executable {
           reads: ins.filter((s) => s >= 0),
           writes: outs,
           frees: [],
-          run(env, pre) {
+          run(env, pre, owned) {
             const a = ins.map((s, i) => (s >= 0 ? env[s]! : lits[i]!));
-            const alloc = (k: number): TypedArray => pre?.get(outs[k]!) ?? typedArrayFor(avals[k]!.dtype, avals[k]!.size);
+            const alloc = (k: number): TypedArray => pre?.get(outs[k]!) ?? owned.alloc(avals[k]!.dtype, avals[k]!.size);
             const r = fn(a, alloc);
             outs.forEach((s, i) => {
               let x = r[i]!;
+              if (!a.includes(x)) {
+                if (isHeapView(x) && !isBlock(x)) x = copyLike(x); // never keep a view of a block nobody tracks
+                owned.adopt(x); // fresh blocks from sub-programs become ours
+              }
               const p = pre?.get(s);
               if (p && p !== x) {
                 p.set(x);
+                owned.release(x);
                 x = p;
               }
               env[s] = x;
+              owned.hold(x);
             });
           },
         });
@@ -169,24 +238,49 @@ export class CpuExecutable implements Executable {
     }
   }
 
-  /** Run on typed arrays; `pre` gives preassigned output storage per slot. */
-  runArrays(inputs: readonly TypedArray[], pre?: Pre): Env {
+  /**
+   * Run on typed arrays; `pre` gives preassigned output storage per slot.
+   * Returns the env and the heap blocks the run still owns (the caller takes
+   * the outputs among them and frees the rest with `freeAllBut`).
+   */
+  runArrays(inputs: readonly TypedArray[], pre?: Pre): { env: Env; owned: Owned } {
     const env: Env = new Array(this.slots.size);
     this.inputSlots.forEach((s, i) => (env[s] = inputs[i]));
-    for (const st of this.steps) {
-      st.run(env, pre);
-      for (const f of st.frees) env[f] = undefined;
+    const owned = new Owned();
+    try {
+      for (const st of this.steps) {
+        st.run(env, pre, owned);
+        for (const f of st.frees) {
+          owned.release(env[f]);
+          env[f] = undefined;
+        }
+      }
+    } catch (e) {
+      owned.freeAllBut(new Set());
+      throw e;
     }
-    return env;
+    return { env, owned };
   }
 
   outputArrays(env: Env): TypedArray[] {
     return this.program.outputs.map((o) => (o instanceof Var ? env[this.slots.get(o)!]! : literalArray(o)));
   }
 
-  /** Run as a sub-program: fresh outputs, never sharing a buffer with the inputs. */
+  /** Run as a sub-program: fresh outputs (the caller owns them), never sharing memory with the inputs. */
   call(inputs: readonly TypedArray[]): TypedArray[] {
-    return freshen(this.outputArrays(this.runArrays(inputs)), inputs);
+    const { env, owned } = this.runArrays(inputs);
+    const outs = this.outputArrays(env);
+    // Outputs that are not ours (inputs passed through, duplicates) get copied; the rest are handed over.
+    const keep = new Set<TypedArray>();
+    const seen: TypedArray[] = [...inputs];
+    const res = outs.map((o) => {
+      if (owned.has(o) && !keep.has(o)) keep.add(o);
+      else if ((isHeapView(o) && !isBlock(o)) || seen.some((x) => overlaps(x, o)) || isBlock(o)) o = copyLike(o);
+      seen.push(o);
+      return o;
+    });
+    owned.freeAllBut(keep);
+    return res;
   }
 }
 
@@ -225,7 +319,15 @@ function makeStep(e: Eqn, backend: CpuBackend): RoutineFn {
         const cc = ins.slice(0, cN);
         const bc = ins.slice(cN, cN + bN);
         let carry = ins.slice(cN + bN);
-        while (cond.call([...cc, ...carry])[0]![0]) carry = body.call([...bc, ...carry]);
+        for (;;) {
+          const c = cond.call([...cc, ...carry]);
+          const go = c[0]![0];
+          c.forEach((x) => freeUnless(x, ins));
+          if (!go) break;
+          const next = body.call([...bc, ...carry]);
+          carry.forEach((x) => freeUnless(x, ins)); // the previous carry was ours (fresh from body.call)
+          carry = next;
+        }
         return freshen(carry, ins);
       };
     }
@@ -247,8 +349,12 @@ function makeStep(e: Eqn, backend: CpuBackend): RoutineFn {
           const i = reverse ? length - 1 - t : t;
           const xi = xs.map((x, j) => x.subarray(i * xRows[j]!, (i + 1) * xRows[j]!));
           const outs = body.call([...consts, ...carry, ...xi]);
+          carry.forEach((x) => freeUnless(x, ins)); // the previous carry was ours (fresh from body.call)
           carry = outs.slice(0, nK);
-          ys.forEach((y, j) => y.set(outs[nK + j]!, i * yRows[j]!));
+          ys.forEach((y, j) => {
+            y.set(outs[nK + j]!, i * yRows[j]!);
+            freeUnless(outs[nK + j]!, ins);
+          });
         }
         return [...freshen(carry, ins), ...ys];
       };
@@ -292,7 +398,7 @@ export class CpuBackend implements Backend {
 
   alloc(aval: ShapedArray, data?: TypedArray): BufferHandle {
     checkDtype(aval.dtype);
-    const a = typedArrayFor(aval.dtype, aval.size);
+    const a = newBuffer(aval.dtype, aval.size, !data);
     if (data) {
       if (data.length !== aval.size)
         throw new RangeError(`cpu backend: alloc of ${aval.str()} got ${data.length} elements of data`);
@@ -318,6 +424,7 @@ export class CpuBackend implements Backend {
     h.freed = true;
     this.liveBuffers--;
     this.liveBytes -= h.data.byteLength;
+    freeBuffer(h.data);
     h.data = new Uint8Array(0);
   }
 
@@ -356,19 +463,25 @@ export class CpuBackend implements Backend {
       if (al.mode === "inplace") (pre ??= new Map()).set(al.slot, h.data);
       else if (al.mode === "copy") copies.push(al);
     }
-    const env = x.runArrays(arrays, pre);
+    const { env, owned } = x.runArrays(arrays, pre);
     const outs = x.outputArrays(env);
-    // Outputs never share memory with an input or with each other.
-    const seen: ArrayBufferLike[] = [];
-    for (const a of arrays) seen.push(a.buffer);
-    for (let k = 0; k < outs.length; k++) {
-      if (result[k]) continue;
-      let o = outs[k]!;
-      if (seen.includes(o.buffer)) o = o.slice();
-      seen.push(o.buffer);
-      result[k] = this.wrap(o);
+    // Outputs never share memory with an input or with each other: the run's own
+    // blocks are handed to the new buffers, anything else is copied.
+    const taken = new Set<TypedArray>();
+    const seen: TypedArray[] = [...arrays];
+    try {
+      for (let k = 0; k < outs.length; k++) {
+        if (result[k]) continue;
+        let o = outs[k]!;
+        if (owned.has(o) && !taken.has(o)) taken.add(o);
+        else if (isBlock(o) || isHeapView(o) || seen.some((a) => overlaps(a, o))) o = copyLike(o);
+        seen.push(o);
+        result[k] = this.wrap(o);
+      }
+      for (const c of copies) bufs[c.input]!.data.set(outs[c.output]!);
+    } finally {
+      owned.freeAllBut(taken);
     }
-    for (const c of copies) bufs[c.input]!.data.set(outs[c.output]!);
     return result as BufferHandle[];
   }
 }
