@@ -33,7 +33,13 @@ export function evalProgram(p: Program<Aval>, args: readonly Value[]): Value[] {
   if (args.length !== p.inputs.length)
     throw new Error(`internal error: program ${p.name ?? ""} takes ${p.inputs.length} inputs, got ${args.length}`);
   const env = new Env();
-  p.inputs.forEach((v, i) => env.write(v, args[i]!));
+  p.inputs.forEach((v, i) => {
+    const x = args[i]!;
+    // A mismatched dtype or shape would be computed as if it were the declared one: refuse it.
+    if (v.aval.kind === "array" && x.aval.kind === "array" && (x.aval.dtype !== v.aval.dtype || x.aval.shape.join() !== v.aval.shape.join()))
+      throw new TypeError(`evalProgram: input ${i} of ${p.name ?? "the program"} is declared ${v.aval.str()} but got ${x.aval.str()}; convert it first (e.g. x.astype("${v.aval.dtype}"))`);
+    env.write(v, x);
+  });
   for (const e of p.eqns) {
     const outs = bind(e.prim, e.inputs.map((a) => env.read(a)), e.params);
     e.outputs.forEach((v, i) => env.write(v, outs[i]!));

@@ -27,7 +27,7 @@ describe("dce", () => {
     expect(q.inputs).toBe(p.inputs);
     expect(q.outputs).toBe(p.outputs);
     expect(q.aliases).toBe(p.aliases);
-    const [out] = evalProgram(q, [np.array([1.5, 2, 3]), np.array([0, 0, 0])]);
+    const [out] = evalProgram(q, [np.array([1.5, 2, 3]), np.zeros([3])]);
     expect((out as never as { toJs(): unknown }).toJs()).toEqual([3, 4, 6]);
   });
 
@@ -61,7 +61,8 @@ describe("dce", () => {
     expect(names(newBody)).toEqual(["mul", "add"]);
     expect(newBody.outputs.length).toBe(1);
     expect(q.eqns[0]!.outputs.length).toBe(1);
-    const args = [np.array(2.0), np.array(1.0), np.array([1, 2, 3, 4]).astype("float32")];
+    const f32 = (x: number | number[]) => np.array(x, { dtype: "float32" });
+    const args = [f32(2), f32(1), f32([1, 2, 3, 4])];
     expect((evalProgram(q, args)[0] as never as { item(): number }).item()).toBe(21);
   });
 
@@ -76,7 +77,8 @@ describe("dce", () => {
     expect(e.params["numCarry"]).toBe(1);
     expect(e.params["numConsts"]).toBe(0);
     expect(e.inputs.length).toBe(2);
-    const args = [np.array(2.0), np.array(1.0), np.array(5.0), np.array([1, 2, 3]).astype("float32")];
+    const f32 = (x: number | number[]) => np.array(x, { dtype: "float32" });
+    const args = [f32(2), f32(1), f32(5), f32([1, 2, 3])];
     expect((evalProgram(q, args)[0] as never as { item(): number }).item()).toBe(7);
   });
 
@@ -120,5 +122,13 @@ describe("dce", () => {
     expect(lowered.program.outputs.length).toBe(2);
     f(r, np.array([1.5]));
     expect(r.get().toJs()).toEqual([2, 3, 4]);
+  });
+});
+
+describe("evalProgram", () => {
+  it("refuses an argument whose dtype or shape is not the declared one", () => {
+    const p = stage((x) => [bind(P.exp, [x!])[0]!], [sa([3])]);
+    expect(() => evalProgram(p, [np.array([1, 2, 3])])).toThrow(/input 0 of .* is declared float32\[3\] but got int32\[3\]; convert it first/);
+    expect(() => evalProgram(p, [np.zeros([4])])).toThrow(/declared float32\[3\] but got float32\[4\]/);
   });
 });
