@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { isProgram, memory, np, setBackend, type Array, type Program } from "@refs/core";
 import { profile } from "../src/index.js";
 import { makeTrainStep } from "../../nn/test/conformance/cases.js";
-import { hasGpu } from "./setup.js";
+import { hasGpu, settledMemory } from "./setup.js";
 
 /** Primitives of a program, counting the bodies of call-like eqns (jit_call, scan, cond…) instead of the eqn itself. */
 function countPrimitives(p: Program): number {
@@ -18,17 +18,6 @@ function countPrimitives(p: Program): number {
     n += subs.length ? subs.reduce((a, s) => a + countPrimitives(s), 0) : 1;
   }
   return n;
-}
-
-const gc = (globalThis as { gc?: () => void }).gc;
-
-/** Live webgpu memory once unreachable arrays are collected and their finalizers (which free buffers) have run. */
-async function settledMemory(): Promise<{ buffers: number; bytes: number }> {
-  for (let i = 0; i < 3; i++) {
-    gc!();
-    await new Promise((r) => setTimeout(r, 0));
-  }
-  return memory("webgpu");
 }
 
 describe.skipIf(!hasGpu)("the notebook's Block train step on webgpu", () => {
@@ -52,7 +41,7 @@ describe.skipIf(!hasGpu)("the notebook's Block train step on webgpu", () => {
   });
 
   it("runs with --expose-gc (the memory check collects garbage before each measurement)", () => {
-    expect(typeof gc).toBe("function");
+    expect(typeof (globalThis as { gc?: unknown }).gc).toBe("function");
   });
 
   it(

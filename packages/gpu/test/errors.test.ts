@@ -5,10 +5,10 @@
  * program.test.ts and while.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { ShapedArray, memory, np, setBackend, toBackend, type Array } from "@refs/core";
+import { ShapedArray, np, setBackend, toBackend, type Array } from "@refs/core";
 import { jit } from "@refs/trace";
 import type { WebGpuBackend } from "../src/index.js";
-import { hasGpu } from "./setup.js";
+import { hasGpu, settledMemory } from "./setup.js";
 
 const data = async (x: Array): Promise<number[]> => [...(await x.data())];
 
@@ -52,7 +52,7 @@ describe.skipIf(!hasGpu)("errors on webgpu", () => {
     );
     const x = np.ones([1, cols]);
     await x.data();
-    const before = memory("webgpu");
+    const before = await settledMemory();
     const n = limit / 4 + 1;
     expect(() => be.alloc(new ShapedArray([n], "float32"))).toThrow(new RegExp(`^webgpu backend: alloc of float32\\[${n}\\] ${over.source}`));
     expect(() => np.broadcastTo(x, [8192, cols])).toThrow(new RegExp(`^webgpu backend: broadcast_in_dim producing float32\\[8192,${cols}\\] ${over.source}`));
@@ -60,7 +60,7 @@ describe.skipIf(!hasGpu)("errors on webgpu", () => {
       return np.cumsum(np.broadcastTo(x, [8192, cols]), 1).sum();
     });
     expect(() => big(x)).toThrow(new RegExp(`^webgpu backend: [a-z_]+ in big producing float32\\[8192,${cols}\\] ${over.source}`));
-    expect(memory("webgpu")).toEqual(before); // nothing was allocated
+    expect(await settledMemory()).toEqual(before); // nothing was allocated
     // A value that large but fused inside one kernel never exists in memory: allowed.
     const fused = jit((x: Array) => np.mean(np.broadcastTo(x, [8192, cols])));
     expect((await data(fused(x) as Array))[0]).toBeCloseTo(1, 3);

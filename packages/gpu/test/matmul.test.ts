@@ -4,11 +4,11 @@
  * loop-limit-sized K, and fused epilogues with their dispatch counts.
  */
 import { describe, expect, it } from "vitest";
-import { Literal, ShapedArray, getBackend, memory, newRef, np, primitives as P, setBackend, type Array, type Ref } from "@refs/core";
+import { Literal, ShapedArray, getBackend, newRef, np, primitives as P, setBackend, type Array, type Ref } from "@refs/core";
 import { jit } from "@refs/trace";
 import * as nn from "@refs/nn";
 import { profile } from "../src/index.js";
-import { both, hasGpu } from "./setup.js";
+import { both, hasGpu, settledMemory } from "./setup.js";
 import { checkPrim, expectClose, f32, i32, rand, u32, bool } from "./util.js";
 
 const dims = (lc: number[], rc: number[], lb: number[] = [], rb: number[] = []) => ({ lhsContracting: lc, rhsContracting: rc, lhsBatch: lb, rhsBatch: rb });
@@ -194,9 +194,9 @@ describe.skipIf(!hasGpu)("fused epilogues on webgpu", () => {
     step(w, x, g);
     await w.get().data(); // this Array shares the ref's buffer, so the next call writes a new one
     step(w, x, g);
-    const before = memory("webgpu");
+    const before = await settledMemory();
     for (let i = 0; i < 19; i++) step(w, x, g);
-    expect(memory("webgpu")).toEqual(before);
+    expect(await settledMemory()).toEqual(before);
     expect(profile().dispatches).toBe(1);
     expect(profile().bytesAllocated).toBe(0); // in place: no output buffer
     const got = await data(w.get());

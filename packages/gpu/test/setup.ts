@@ -2,7 +2,7 @@
  * Brings up the webgpu backend for the tests. Without an adapter the suite is
  * skipped with one line, unless REFS_REQUIRE_WEBGPU=1 (CI), where it fails.
  */
-import { np, setBackend, type Array } from "@refs/core";
+import { memory, np, setBackend, type Array } from "@refs/core";
 import { afterAll } from "vitest";
 import { createWebGpuBackend, type WebGpuBackend } from "../src/index.js";
 
@@ -50,3 +50,19 @@ export function close(a: readonly number[], b: readonly number[], rtol = 1e-5, a
 }
 
 export { np };
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Live webgpu memory once unreachable arrays are collected and their
+ * finalizers (which free buffers) have run: a memory comparison must not
+ * depend on when the GC last ran. Needs --expose-gc (vitest.config.ts).
+ */
+export async function settledMemory(): Promise<{ buffers: number; bytes: number }> {
+  if (!gc) throw new Error("settledMemory needs node --expose-gc");
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return memory("webgpu");
+}

@@ -1,7 +1,7 @@
 /**
  * whileLoop with a data-dependent trip count on webgpu: the queued path
  * (ordering behind a pending loop, frees and disposes meanwhile, errors and
- * device loss surfacing), in-place refs, flat memory, batching, and while
+ * device loss surfacing), in-place refs, flat batching, and while
  * inside a jit_call. The shared conformance cases (test/conformance.test.ts)
  * cover the loops themselves against the CPU.
  */
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { Var, makeProgram, memory, newRef, np, primitives as P, resetBackend, setBackend, tidy, type Array, type Ref } from "@refs/core";
 import { jit, whileLoop } from "@refs/trace";
 import { profile, simulateDeviceLoss, type WebGpuBackend } from "../src/index.js";
-import { both, hasGpu } from "./setup.js";
+import { both, hasGpu, settledMemory } from "./setup.js";
 import { cpu, expectClose, runOn } from "./util.js";
 
 const data = async (x: Array): Promise<number[]> => [...(await x.data())];
@@ -122,7 +122,7 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
     const warm = f(ones, n) as Array[]; // compiled, constants uploaded
     for (const a of warm) await a.data();
     warm.forEach((a) => a.dispose());
-    const base = memory("webgpu");
+    const base = await settledMemory();
     const x = tidy(() => np.arange(256).astype("float32").mul(0.5));
     await x.data();
     const outs = f(x, n) as Array[];
@@ -141,7 +141,7 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
     noise.slice(4).forEach((a) => a.dispose());
     outs.forEach((a) => a.dispose());
     await be.settled();
-    expect(memory("webgpu")).toEqual(base);
+    expect(await settledMemory()).toEqual(base);
     expect([n, ones].every((a) => a.isConcrete)).toBe(true); // kept alive until here
   });
 
@@ -158,11 +158,11 @@ describe.skipIf(!hasGpu)("whileLoop on webgpu: the queue behind a pending loop",
       k = count(r, ns[i % 7]!) as Array;
       if (i === 10) {
         await k.data();
-        at10 = memory("webgpu");
+        at10 = await settledMemory();
       }
     }
     await k!.data();
-    expect(memory("webgpu")).toEqual(at10);
+    expect(await settledMemory()).toEqual(at10);
     let want = 0;
     for (let i = 1; i <= 200; i++) want += i % 7;
     const v = r.get();
