@@ -9,6 +9,7 @@
  * `setCpuKernelImpl` or REFS_CPU_KERNELS ("js" | "wasm" | "auto") forces a
  * path, so tests can compare both.
  */
+import { implSwitch, type CpuImpl } from "./impl.js";
 import type { TypedArray } from "../../dtype.js";
 import { expKey, type Exp } from "../../fusion/ir.js";
 import type { Kernel } from "../../fusion/plan.js";
@@ -18,13 +19,9 @@ import { compileModule, memoryDecl, options, runJobs, runtime, threadCount } fro
 import type { WasmHeap } from "./wasm/heap.js";
 import type { PoolModule } from "./wasm/pool.js";
 
-export type CpuKernelImpl = "auto" | "js" | "wasm";
+export type CpuKernelImpl = CpuImpl;
 
-function envImpl(): CpuKernelImpl {
-  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.REFS_CPU_KERNELS;
-  return v === "js" || v === "wasm" ? v : "auto";
-}
-let kernelImpl: CpuKernelImpl = envImpl();
+const kernelImpl = implSwitch("REFS_CPU_KERNELS");
 
 /**
  * Choose the fused-kernel path: "js", "wasm" (every size, where the kernel is
@@ -32,9 +29,7 @@ let kernelImpl: CpuKernelImpl = envImpl();
  * previous setting.
  */
 export function setCpuKernelImpl(impl: CpuKernelImpl): CpuKernelImpl {
-  const prev = kernelImpl;
-  kernelImpl = impl;
-  return prev;
+  return kernelImpl.set(impl);
 }
 
 /**
@@ -110,8 +105,9 @@ export class CpuKernel {
 
   /** Whether this call goes to Wasm (before support is known). */
   private wantsWasm(): boolean {
-    if (kernelImpl === "js" || this.unsupported) return false;
-    return kernelImpl === "wasm" || this.kernel.size * this.cost >= WASM_MIN_WORK;
+    const impl = kernelImpl.get();
+    if (impl === "js" || this.unsupported) return false;
+    return impl === "wasm" || this.kernel.size * this.cost >= WASM_MIN_WORK;
   }
 
   run(ins: readonly TypedArray[], outs: readonly TypedArray[]): void {

@@ -13,6 +13,7 @@
  * (e.g. transposed) operands directly; `setCpuMatmulImpl` or the
  * REFS_CPU_MATMUL environment variable ("js" | "wasm" | "auto") forces a path.
  */
+import { implSwitch, type CpuImpl } from "./impl.js";
 import { shapeSize, stridesOf, type Shape } from "../../aval.js";
 import type { DType, TypedArray } from "../../dtype.js";
 import type { DotGeneralParams } from "../../primitives.js";
@@ -20,16 +21,12 @@ import type { Eqn } from "../../program.js";
 import type { RoutineFn } from "./routines.js";
 import { wasmSgemmBatched } from "./wasm/sgemm.js";
 
-export type CpuMatmulImpl = "auto" | "js" | "wasm";
+export type CpuMatmulImpl = CpuImpl;
 
 /** Per batch entry, M*N*K at or above which float32 GEMMs use the Wasm kernel (it is ~5x faster already at 32^3). */
 const WASM_MIN_FLOPS = 32 * 32 * 32;
 
-function envImpl(): CpuMatmulImpl {
-  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.REFS_CPU_MATMUL;
-  return v === "js" || v === "wasm" ? v : "auto";
-}
-let matmulImpl: CpuMatmulImpl = envImpl();
+const matmulImpl = implSwitch("REFS_CPU_MATMUL");
 
 /**
  * Choose the float32 matmul kernel: "js" (float64 accumulation), "wasm" (SIMD,
@@ -37,13 +34,12 @@ let matmulImpl: CpuMatmulImpl = envImpl();
  * Returns the previous setting.
  */
 export function setCpuMatmulImpl(impl: CpuMatmulImpl): CpuMatmulImpl {
-  const prev = matmulImpl;
-  matmulImpl = impl;
-  return prev;
+  return matmulImpl.set(impl);
 }
 
 function useWasm(M: number, N: number, K: number): boolean {
-  return matmulImpl === "wasm" || (matmulImpl === "auto" && M * N * K >= WASM_MIN_FLOPS);
+  const impl = matmulImpl.get();
+  return impl === "wasm" || (impl === "auto" && M * N * K >= WASM_MIN_FLOPS);
 }
 
 /**
