@@ -558,14 +558,16 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  /** float16 needs the adapter's shader-f16 feature (requested in device.ts whenever the adapter has it). */
   supportsDtype(d: DType): boolean {
-    return d !== "float16";
+    return d !== "float16" || this.bundle.hasF16;
   }
 
   private checkDtype(d: DType, where: string): void {
-    if (d === "float16")
+    if (!this.supportsDtype(d))
       throw new Error(
-        `webgpu backend: float16 is not supported on this device${this.bundle.hasF16 ? "" : " (the adapter has no shader-f16 feature)"}, found in ${where}; use float32 (x.astype("float32"))`,
+        `webgpu backend: float16 is not supported on this device (the adapter has no shader-f16 feature), found in ${where}; use float32 (x.astype("float32")), ` +
+          `or an adapter with shader-f16 (most GPUs with Vulkan, Metal or D3D12 have it; adapterInfo().features lists this one's)`,
       );
   }
 
