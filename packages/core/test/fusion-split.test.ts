@@ -22,7 +22,7 @@ function chain(n: number, shape: number[]) {
   return { p: makeProgram([x, y], eqns, ts), x, y, ts };
 }
 
-const writes = (s: Step): Var[] => (s.kind === "kernel" ? [...s.outputs.map((o) => o.v), ...(s.reduce ? [s.reduce.out] : [])] : s.eqn.outputs);
+const writes = (s: Step): Var[] => (s.kind === "kernel" ? [...s.outputs.map((o) => o.v), ...(s.reduce ? [s.reduce.out] : [])] : [...s.eqn.outputs]);
 const reads = (s: Step): Var[] => (s.kind === "kernel" ? [...s.inputs] : s.eqn.inputs.filter((a): a is Var => a instanceof Var));
 
 describe("fitBindings", () => {
