@@ -101,7 +101,7 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
   it("storage is packed: 2 bytes per element, odd lengths (1, 3, 5, 1023) round-trip bit for bit", async () => {
     const be = await f16Backend();
     for (const n of [1, 3, 5, 1023]) {
-      const bits = Array.from({ length: n }, (_, i) => (i * 40503 + 7) & 0xffff);
+      const bits = globalThis.Array.from({ length: n }, (_, i) => (i * 40503 + 7) & 0xffff);
       bits[0] = 0x7e01; // a NaN with a payload
       // Host → device → host: the bytes as they are.
       const x = hbits(bits);
@@ -133,7 +133,7 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
 
   it("float16 → float32 is exact for all 65536 bit patterns; float32 → float16 rounds to nearest even at every tie", async () => {
     await f16Backend();
-    const all = Array.from({ length: 65536 }, (_, i) => i);
+    const all = globalThis.Array.from({ length: 65536 }, (_, i) => i);
     const wide = await data(hbits(all).astype("float32"));
     wide.forEach((v, i) => {
       const want = halfBitsToNumber(i);
@@ -250,20 +250,20 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
       const v = grid16(rows * cols, rows, -1, 1, 10);
       const x = h16(v, [rows, cols]);
       const row = (r: number) => v.slice(r * cols, (r + 1) * cols);
-      const col = (c: number) => Array.from({ length: rows }, (_, r) => v[r * cols + c]!);
-      const byRow = Array.from({ length: rows }, (_, r) => bitsOfValue(sum(row(r))));
+      const col = (c: number) => globalThis.Array.from({ length: rows }, (_, r) => v[r * cols + c]!);
+      const byRow = globalThis.Array.from({ length: rows }, (_, r) => bitsOfValue(sum(row(r))));
       expectBits(await bitsOf(np.sum(x, 1)), byRow, 0, `sum over axis 1 of ${rows}x${cols}`);
-      expectBits(await bitsOf(np.sum(x, 0)), Array.from({ length: cols }, (_, c) => bitsOfValue(sum(col(c)))), 0, `sum over axis 0 of ${rows}x${cols}`);
+      expectBits(await bitsOf(np.sum(x, 0)), globalThis.Array.from({ length: cols }, (_, c) => bitsOfValue(sum(col(c)))), 0, `sum over axis 0 of ${rows}x${cols}`);
       expectBits(await bitsOf(np.sum(x)), [bitsOfValue(sum(v))], 0, `sum of ${rows}x${cols}`);
       // A float16 accumulator would have rounded on the way (the data tells them apart).
       const f16Acc = (xs: readonly number[]) => xs.reduce((a, b) => q(a + b), 0);
-      if (cols >= 300) expect(Array.from({ length: rows }, (_, r) => bitsOfValue(f16Acc(row(r))))).not.toEqual(byRow);
+      if (cols >= 300) expect(globalThis.Array.from({ length: rows }, (_, r) => bitsOfValue(f16Acc(row(r))))).not.toEqual(byRow);
       // max / min are exact, and propagate NaN.
       const withNaN = [...v];
       withNaN[cols + 1] = NaN;
       const mx = await bitsOf(np.max(h16(withNaN, [rows, cols]), 1));
-      expectBits(mx, Array.from({ length: rows }, (_, r) => bitsOfValue(r === 1 ? NaN : Math.max(...row(r)))), 0, "max");
-      expectBits(await bitsOf(np.min(x, 0)), Array.from({ length: cols }, (_, c) => bitsOfValue(Math.min(...col(c)))), 0, "min");
+      expectBits(mx, globalThis.Array.from({ length: rows }, (_, r) => bitsOfValue(r === 1 ? NaN : Math.max(...row(r)))), 0, "max");
+      expectBits(await bitsOf(np.min(x, 0)), globalThis.Array.from({ length: cols }, (_, c) => bitsOfValue(Math.min(...col(c)))), 0, "min");
     }
     // sum(x * x) fuses: each square is rounded to float16 (a float16 op), the sum accumulates in f32 and rounds once.
     const v = grid16(1000, 7, -1, 1, 6);
@@ -278,7 +278,7 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
     // Multiples of 1/16 in [-1, 1]: products are multiples of 2^-8 and sums below 2^8, exact in float32.
     const mk = (n: number, seed: number) => grid16(n, seed, -1, 1, 4);
     const matmul = (a: readonly number[], b: readonly number[], M: number, K: number, N: number, at = (m: number, k: number) => a[m * K + k]!) =>
-      Array.from({ length: M * N }, (_, i) => {
+      globalThis.Array.from({ length: M * N }, (_, i) => {
         const m = Math.floor(i / N), n = i % N;
         let acc = 0;
         for (let k = 0; k < K; k++) acc += at(m, k) * b[k * N + n]!;
@@ -297,7 +297,7 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
       expectBits(got, want.map(bitsOfValue), 0, `matmul ${M}x${K}x${N}`);
       if (K >= 64) {
         // Accumulating in float16 would have rounded (the data tells them apart).
-        const f16Acc = Array.from({ length: M * N }, (_, i) => {
+        const f16Acc = globalThis.Array.from({ length: M * N }, (_, i) => {
           let acc = 0;
           for (let k = 0; k < K; k++) acc = q(acc + q(a[Math.floor(i / N) * K + k]! * b[k * N + (i % N)]!));
           return bitsOfValue(acc);
@@ -416,7 +416,7 @@ describe.skipIf(!hasF16)("float16 on webgpu (Vulkan adapter with shader-f16)", (
         );
         const [cOut, ys] = f(h16(c0), h16(xs, [L, w])) as [Array, Array];
         let c = [...c0];
-        const yWant = new Array<number>(L * w);
+        const yWant = new globalThis.Array<number>(L * w);
         for (let t = 0; t < L; t++) {
           const i = reverse ? L - 1 - t : t;
           const x = xs.slice(i * w, i * w + w);
