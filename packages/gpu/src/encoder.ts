@@ -9,8 +9,22 @@
  * has finished, and copies become guarded copy kernels. Outside a loop nothing
  * changes: plain dispatches and copyBufferToBuffer.
  */
-import type { Program } from "@refs/core";
+import type { DType, Program } from "@refs/core";
 import { guardedCopy, kitOf } from "./guard.js";
+import { deviceBytes, elemBytes, wordAligned } from "./layout.js";
+import { grid } from "./kernels.js";
+
+/** b1[p.dst + i] = b0[p.src + i] for i < p.n (f16 elements), p = b2: slices of float16 arrays that start or end mid-word. */
+const COPY16_WGSL = `enable f16;
+@group(0) @binding(0) var<storage, read_write> b0: array<f16>;
+@group(0) @binding(1) var<storage, read_write> b1: array<f16>;
+@group(0) @binding(2) var<storage, read_write> b2: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  if (i >= b2[2]) { return; }
+  b1[b2[1] + i] = b0[b2[0] + i];
+}`;
 
 export interface Compiled {
   pipeline: GPUComputePipeline;
@@ -105,6 +119,7 @@ export class Enc {
     }
   }
 
+  /** Copy `n` bytes (offsets and size multiples of 4). */
   copy(src: GPUBuffer, so: number, dst: GPUBuffer, dOff: number, n: number): void {
     if (n <= 0) return;
     if (this.guard) return guardedCopy(this, src, so, dst, dOff, n);
@@ -112,13 +127,27 @@ export class Enc {
     this.encoder.copyBufferToBuffer(src, so, dst, dOff, n);
   }
 
+  /**
+   * Copy `n` elements of dtype `d` from element `from` of `src` to element
+   * `to` of `dst` (scan rows). copyBufferToBuffer where the bytes are whole
+   * words, a copy kernel where a float16 slice starts or ends mid-word.
+   */
+  copyElems(src: GPUBuffer, from: number, dst: GPUBuffer, to: number, n: number, d: DType): void {
+    if (n <= 0) return;
+    const b = elemBytes(d);
+    if (wordAligned(from, n, d) && wordAligned(to, n, d)) return this.copy(src, from * b, dst, to * b, n * b);
+    const kit = kitOf(this.be);
+    this.dispatch(this.be.pipeline(COPY16_WGSL, 3), [src, dst, kit.paramsBuffer(from, to, n)], grid(n), "copy16");
+  }
+
   endPass(): void {
     this.pass?.end();
     this.pass = undefined;
   }
 
-  temp(nElems: number): GPUBuffer {
-    const b = this.be.acquire(Math.max(4, nElems * 4));
+  /** A pooled buffer for `nElems` elements of `d`. */
+  temp(nElems: number, d: DType): GPUBuffer {
+    const b = this.be.acquire(deviceBytes(nElems, d));
     this.bytes += b.size;
     return b;
   }

@@ -130,7 +130,7 @@ class GuardKit {
     });
   }
 
-  /** [src, dst, n] word offsets for the copy kernel, shared by value. */
+  /** [src, dst, n] for a copy kernel (in its elements: words, or f16 for copy16 in encoder.ts), shared by value. */
   paramsBuffer(src: number, dst: number, n: number): GPUBuffer {
     const key = `${src},${dst},${n}`;
     let b = this.params.get(key);

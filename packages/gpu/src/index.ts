@@ -7,20 +7,22 @@
  * (lowered to WGSL in ./kernels.ts), dot_generals with their fused epilogues
  * (./matmul.ts) and routines (./routines.ts); sub-programs
  * (jit_call, scan bodies, cond branches) compile to nested executables that
- * are encoded inline. execute(): one command encoder, one submit. All dtypes
- * are 32-bit words on the device (bool as u32 0/1).
+ * are encoded inline. execute(): one command encoder, one submit. Device
+ * layout (./layout.ts): 32-bit words (bool as u32 0/1), float16 packed two to
+ * a word; float16 needs the adapter's shader-f16 feature.
  *
  * A program with a data-dependent while loop (./while.ts) needs device reads
  * between submits, so execute returns its output handles at once and runs it
  * as a task of the ordered queue (./queue.ts); until the queue drains, later
  * calls that touch buffers queue up behind it.
  */
-import { registerBackend, resetBackend, fusion, Literal, Var, typedArrayFor } from "@refs/core";
+import { registerBackend, resetBackend, fusion, float16Bits, Literal, Var, typedArrayFor } from "@refs/core";
 import type { Backend, BufferHandle, DType, Eqn, Executable, Program, ShapedArray, TypedArray } from "@refs/core";
 import { createDevice, type DeviceBundle } from "./device.js";
 import { Enc, type Compiled, type Step } from "./encoder.js";
 import { guardedBind } from "./guard.js";
 import { bindings, kernelWgsl, mainHeader, wgslType } from "./kernels.js";
+import { deviceBytes, deviceToHost, hostToDevice } from "./layout.js";
 import { bindingLimit, checkBufferSize, checkProgramBuffers } from "./limits.js";
 import { WorkQueue } from "./queue.js";
 import { routineDispatches, type Bind, type Dispatch } from "./routines.js";
@@ -65,7 +67,8 @@ class GpuHandle implements BufferHandle {
 }
 
 const REF_PRIMS = new Set(["ref_new", "ref_get", "ref_swap", "ref_addupdate", "ref_freeze"]);
-const bytesOf = (n: number): number => Math.max(4, n * 4);
+/** Bytes of the buffer holding a value of this aval. */
+const bytesOf = (a: ShapedArray): number => deviceBytes(a.size, a.dtype);
 /** Pool size classes: powers of two up to 1 MiB, then whole MiBs (so big buffers stay within binding limits). */
 function bucket(bytes: number): number {
   const MiB = 1 << 20;
@@ -182,7 +185,7 @@ class GpuExecutable implements Executable {
           source,
           encode(enc, get, out) {
             const res = sub.run(enc, e.inputs.map((_, i) => getIn(get, i)));
-            res.forEach((b, k) => enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval.size)));
+            res.forEach((b, k) => enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval)));
             res.forEach((b) => be.release(b));
           },
         };
@@ -195,7 +198,7 @@ class GpuExecutable implements Executable {
           return asyncCond(be, e, base, getIn, branches, `// cond (a branch has a while loop: the index is read back, one branch runs)\n${branches.map((b) => b.describe()).join("\n\n")}`);
         const idxSel = branches.map((_, bi) =>
           e.outputs.map((v) => {
-            const T = wgslType(v.aval.dtype);
+            const T = wgslType(v.aval.dtype); // a select moves elements as they are stored (f16 too)
             const N = v.aval.size;
             const w = `${bindings(["i32", T, T])}
 ${mainHeader(N)}
@@ -229,6 +232,8 @@ ${mainHeader(N)}
         const nK = P.numCarry as number;
         const xSizes = e.inputs.slice(nC + nK).map((a) => (length === 0 ? 0 : a.aval.size / length));
         const ySizes = e.outputs.slice(nK).map((v) => (length === 0 ? 0 : v.aval.size / length));
+        const xTypes = e.inputs.slice(nC + nK).map((a) => a.aval.dtype);
+        const yTypes = e.outputs.slice(nK).map((v) => v.aval.dtype);
         const source = `// scan body (host-driven, ${length} iterations)\n${body.describe()}`;
         if (body.async) return asyncScan(be, e, base, getIn, body, source);
         return {
@@ -243,8 +248,8 @@ ${mainHeader(N)}
             for (let t = 0; t < length; t++) {
               const i = reverse ? length - 1 - t : t;
               const xi = xs.map((x, j) => {
-                const b = enc.temp(xSizes[j]!);
-                enc.copy(x, i * xSizes[j]! * 4, b, 0, xSizes[j]! * 4);
+                const b = enc.temp(xSizes[j]!, xTypes[j]!);
+                enc.copyElems(x, i * xSizes[j]!, b, 0, xSizes[j]!, xTypes[j]!);
                 return b;
               });
               const res = body.run(enc, [...consts, ...carry, ...xi]);
@@ -253,12 +258,12 @@ ${mainHeader(N)}
               carry = res.slice(0, nK);
               ownCarry = true;
               res.slice(nK).forEach((y, j) => {
-                enc.copy(y, 0, out(nK + j), i * ySizes[j]! * 4, ySizes[j]! * 4);
+                enc.copyElems(y, 0, out(nK + j), i * ySizes[j]!, ySizes[j]!, yTypes[j]!);
                 be.release(y);
               });
             }
             carry.forEach((b, k) => {
-              enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval.size));
+              enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval));
               if (ownCarry) be.release(b);
             });
           },
@@ -276,7 +281,7 @@ ${mainHeader(N)}
           const bufs = d.binds.map((b: Bind) => {
             if ("in" in b) return getIn(get, b.in);
             if ("out" in b) return out(b.out);
-            const t = enc.temp(b.temp);
+            const t = enc.temp(b.temp, "uint32");
             temps.push(t);
             return t;
           });
@@ -362,14 +367,14 @@ ${mainHeader(N)}
       const n = o.aval.size;
       if (o instanceof Literal) {
         // A copy in the command stream (a queue write would land before earlier commands that use this pooled buffer).
-        const b = enc.temp(n);
+        const b = enc.temp(n, o.aval.dtype);
         enc.copy(this.literalBuffer(o), 0, b, 0, 4);
         return b;
       }
       let b = env[this.slots.get(o)!]!;
       if (seen.has(b)) {
-        const c = enc.temp(n);
-        enc.copy(b, 0, c, 0, bytesOf(n));
+        const c = enc.temp(n, o.aval.dtype);
+        enc.copy(b, 0, c, 0, bytesOf(o.aval));
         b = c;
       }
       seen.add(b);
@@ -402,7 +407,8 @@ class EncodeRun {
       const p = this.pre?.get(w);
       if (p) this.env[w] = p;
       else {
-        this.env[w] = this.enc.temp(this.x.slotAvals[w]!.size);
+        const a = this.x.slotAvals[w]!;
+        this.env[w] = this.enc.temp(a.size, a.dtype);
         this.owned.add(w);
       }
     }
@@ -419,9 +425,10 @@ class EncodeRun {
   }
 }
 
+/** A scalar as host data of dtype `d` (float16 as its bits). */
 function castArray(v: number, d: DType): TypedArray {
   const a = typedArrayFor(d, 1);
-  a[0] = v;
+  a[0] = d === "float16" ? float16Bits(v) : v;
   return a;
 }
 
@@ -429,16 +436,6 @@ function castArray(v: number, d: DType): TypedArray {
 function gridOf(n: number): [number, number] {
   const groups = Math.max(1, Math.ceil(n / 256));
   return groups <= 65535 ? [groups, 1] : [65535, Math.ceil(groups / 65535)];
-}
-
-/** Host typed array → the bytes the device holds (bool widened to u32). */
-function hostToDevice(d: DType, data: TypedArray): Uint8Array {
-  if (d === "bool") {
-    const w = new Uint32Array(data.length);
-    for (let i = 0; i < data.length; i++) w[i] = data[i] ? 1 : 0;
-    return new Uint8Array(w.buffer);
-  }
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 let current: WebGpuBackend | undefined;
@@ -561,14 +558,16 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  /** float16 needs the adapter's shader-f16 feature (requested in device.ts whenever the adapter has it). */
   supportsDtype(d: DType): boolean {
-    return d !== "float16";
+    return d !== "float16" || this.bundle.hasF16;
   }
 
   private checkDtype(d: DType, where: string): void {
-    if (d === "float16")
+    if (!this.supportsDtype(d))
       throw new Error(
-        `webgpu backend: float16 is not supported on this device${this.bundle.hasF16 ? "" : " (the adapter has no shader-f16 feature)"}, found in ${where}; use float32 (x.astype("float32"))`,
+        `webgpu backend: float16 is not supported on this device (the adapter has no shader-f16 feature), found in ${where}; use float32 (x.astype("float32")), ` +
+          `or an adapter with shader-f16 (most GPUs with Vulkan, Metal or D3D12 have it; adapterInfo().features lists this one's)`,
       );
   }
 
@@ -683,10 +682,10 @@ export class WebGpuBackend implements Backend {
     return h;
   }
 
-  private wrap(b: GPUBuffer | undefined, n: number): GpuHandle {
+  private wrap(b: GPUBuffer | undefined, a: ShapedArray): GpuHandle {
     this.liveBuffers++;
-    this.liveBytes += bytesOf(n);
-    return new GpuHandle(b, bytesOf(n), this);
+    this.liveBytes += bytesOf(a);
+    return new GpuHandle(b, bytesOf(a), this);
   }
 
   alloc(aval: ShapedArray, data?: TypedArray): BufferHandle {
@@ -694,10 +693,10 @@ export class WebGpuBackend implements Backend {
     this.checkDtype(aval.dtype, `alloc of ${aval.str()}`);
     checkBufferSize(aval, this.maxBinding, () => `alloc of ${aval.str()}`);
     if (data && data.length !== aval.size) throw new RangeError(`webgpu backend: alloc of ${aval.str()} got ${data.length} elements of data`);
-    const bytes = bytesOf(aval.size);
+    const bytes = bytesOf(aval);
     if (!this.queue.idle) {
       // Behind queued work: the pool's buffers may still be used by it, so take one (and write it) in turn.
-      const h = this.wrap(undefined, aval.size);
+      const h = this.wrap(undefined, aval);
       const words = data ? (aval.size > 0 ? hostToDevice(aval.dtype, data).slice() : undefined) : new Uint8Array(bytes);
       this.queue.push(() => {
         const why = this.unusable();
@@ -711,7 +710,7 @@ export class WebGpuBackend implements Backend {
     if (data) {
       if (aval.size > 0) this.device.queue.writeBuffer(b, 0, hostToDevice(aval.dtype, data));
     } else this.device.queue.writeBuffer(b, 0, new Uint8Array(bytes));
-    return this.wrap(b, aval.size);
+    return this.wrap(b, aval);
   }
 
   async read(h: BufferHandle, aval: ShapedArray): Promise<TypedArray> {
@@ -721,12 +720,13 @@ export class WebGpuBackend implements Backend {
     const out = typedArrayFor(aval.dtype, n);
     if (n === 0) return out;
     // Behind queued work the copy is queued too: it sees that work's results and precedes later writes.
+    const bytes = bytesOf(aval);
     const staging = this.queue.idle
-      ? this.stageRead(g, n)
+      ? this.stageRead(g, bytes)
       : await new Promise<GPUBuffer>((resolve, reject) =>
           this.queue.push(() => {
             try {
-              resolve(this.stageRead(g, n));
+              resolve(this.stageRead(g, bytes));
             } catch (e) {
               reject(e);
             }
@@ -745,20 +745,17 @@ export class WebGpuBackend implements Backend {
     staging.destroy();
     await settle();
     this.check();
-    if (aval.dtype === "bool") {
-      const w = new Uint32Array(words);
-      for (let i = 0; i < n; i++) out[i] = w[i] ? 1 : 0;
-    } else (out as Uint32Array).set(new ((out.constructor as unknown) as Uint32ArrayConstructor)(words));
+    deviceToHost(aval.dtype, words, out);
     return out;
   }
 
-  /** Copy a buffer into a fresh mappable one and submit. */
-  private stageRead(g: GpuHandle, n: number): GPUBuffer {
+  /** Copy the first `bytes` of a buffer into a fresh mappable one and submit. */
+  private stageRead(g: GpuHandle, bytes: number): GPUBuffer {
     const why = g.error ?? this.unusable();
     if (why) throw why;
-    const staging = this.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(g.buffer!, 0, staging, 0, n * 4);
+    enc.copyBufferToBuffer(g.buffer!, 0, staging, 0, bytes);
     this.device.queue.submit([enc.finish()]);
     return staging;
   }
@@ -813,7 +810,7 @@ export class WebGpuBackend implements Backend {
     const d = donation(x, hs, donated);
     if (!x.async && this.queue.idle) return this.runNow(x, hs, d);
     // A while loop, or work queued behind one: the outputs' buffers are assigned when the task runs.
-    const result = d.result.map((h, k) => h ?? this.wrap(undefined, p.outputs[k]!.aval.size));
+    const result = d.result.map((h, k) => h ?? this.wrap(undefined, p.outputs[k]!.aval));
     this.queue.push(() => this.runQueued(x, hs, d, result));
     return result;
   }
@@ -834,7 +831,7 @@ export class WebGpuBackend implements Backend {
     const result: (BufferHandle | undefined)[] = [...d.result];
     for (let k = 0; k < outs.length; k++) {
       if (result[k]) continue;
-      result[k] = this.wrap(outs[k]!, p.outputs[k]!.aval.size);
+      result[k] = this.wrap(outs[k]!, p.outputs[k]!.aval);
     }
     lastProfile = { dispatches: enc.dispatches, bytesAllocated: enc.bytes, kernels: enc.labels, submits: 1, loopIterations: 0 };
     return result as BufferHandle[];
@@ -874,7 +871,7 @@ export class WebGpuBackend implements Backend {
     const outs = x.collect(enc, env, new Set([...bufs, ...(pre ? pre.values() : [])]), copySkip);
     for (const c of d.copies) {
       const o = outs[c.output]!;
-      enc.copy(o, 0, bufs[c.input]!, 0, bytesOf(x.program.outputs[c.output]!.aval.size));
+      enc.copy(o, 0, bufs[c.input]!, 0, bytesOf(x.program.outputs[c.output]!.aval));
       if (!bufs.includes(o)) this.release(o);
     }
     return outs;

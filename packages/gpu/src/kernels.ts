@@ -1,12 +1,21 @@
 /**
  * WGSL generation for fused kernels (the scalar expression IR of
- * @refs/core's fusion planner). Every dtype is a 32-bit word on the device:
- * float32 → f32, int32 → i32, uint32 → u32, bool → u32 holding 0/1; the
- * "index" pseudo-dtype is u32. Integer arithmetic wraps (WGSL runtime
- * semantics); non-index constants are bound with `let` so WGSL never
- * const-evaluates (and rejects) an overflowing or dividing-by-zero expression.
+ * @refs/core's fusion planner). Storage (./layout.ts): float32 → f32, int32 →
+ * i32, uint32 → u32, bool → u32 holding 0/1, float16 → f16 (packed, needs
+ * `enable f16;`, which `bindings` writes when a binding is f16); the "index"
+ * pseudo-dtype is u32. Integer arithmetic wraps (WGSL runtime semantics);
+ * non-index constants are bound with `let` so WGSL never const-evaluates (and
+ * rejects) an overflowing or dividing-by-zero expression.
+ *
+ * float16 values are f32 inside a kernel (loaded with f32(), stored with
+ * f16()), and every float16-typed op rounds its f32 result to float16 with
+ * `r16` (F16_PRELUDE), as XLA does when it computes float16 ops in float32:
+ * for + - * / sqrt that is the correctly rounded float16 result (float32 has
+ * more than 2*11+1 bits, so the double rounding is innocuous). Reductions and
+ * matmul accumulate in f32 and round once. Kernels without float16 are
+ * generated exactly as before.
  */
-import { fusion, type DType } from "@refs/core";
+import { fusion, roundToFloat16, isFloat, type DType } from "@refs/core";
 
 type Exp = fusion.Exp;
 type IDType = fusion.IDType;
@@ -27,6 +36,21 @@ export function wgslType(d: IDType): string {
   }
 }
 
+/** The WGSL type of a value of dtype `d` inside a kernel: float16 computes in f32. */
+export function valueType(d: IDType): string {
+  return d === "float16" ? "f32" : wgslType(d);
+}
+
+/** A stored element of dtype `d` (in its value type) as an f32 value, for kernels that compute in f32. */
+export function loadAs(d: DType, x: string): string {
+  return d === "float16" ? `f32(${x})` : x;
+}
+
+/** The text stored into a binding of dtype `d` from a value of its value type. */
+export function storeAs(d: DType, x: string): string {
+  return d === "float16" ? `f16(${x})` : x;
+}
+
 export function f32Lit(v: number): string {
   const x = Math.fround(v);
   if (Number.isInteger(x) && Math.abs(x) < 16777216 && !Object.is(x, -0)) return `${x}.0f`;
@@ -38,6 +62,8 @@ export function lit(v: number, d: IDType): string {
   switch (d) {
     case "float32":
       return f32Lit(v);
+    case "float16":
+      return f32Lit(roundToFloat16(v));
     case "int32": {
       const x = Number.isFinite(v) ? Math.trunc(v) | 0 : 0;
       return x < 0 ? `bitcast<i32>(${x >>> 0}u)` : `${x}i`;
@@ -154,13 +180,50 @@ fn rem_f(x: f32, y: f32) -> f32 {
 }
 `;
 
+/**
+ * Round an f32 to the nearest float16 value, ties to even, kept as an f32
+ * (values beyond 65504 round to infinity; NaN and infinities pass through).
+ * Done on the bits rather than with f32(f16(x)): WGSL leaves the rounding of
+ * f16() and its overflow to the implementation (Vulkan allows round toward
+ * zero), and JAX's float16 rounds to nearest even.
+ */
+export const F16_PRELUDE = `
+fn r16(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let a = b & 0x7fffffffu;
+  let s = b & 0x80000000u;
+  if (a >= 0x7f800000u) { return x; }
+  if (a >= 0x477ff000u) { return bitcast<f32>(s | 0x7f800000u); }
+  if (a >= 0x38800000u) { return bitcast<f32>(s | ((a + 0xfffu + ((a >> 13u) & 1u)) & 0xffffe000u)); }
+  return bitcast<f32>(s | bitcast<u32>(round(bitcast<f32>(a) * 16777216.0f) * bitcast<f32>(0x33800000u)));
+}
+`;
+
+/** Whether an expression DAG has a float16 value anywhere (its kernel then needs F16_PRELUDE). */
+export function expsUseF16(roots: readonly Exp[]): boolean {
+  const seen = new Set<Exp>();
+  const walk = (e: Exp): boolean => {
+    if (seen.has(e)) return false;
+    seen.add(e);
+    if (e.k === "var") return false;
+    if (e.dtype === "float16") return true;
+    if (e.k === "load") return walk(e.index);
+    if (e.k === "op") return e.src === "float16" || e.args.some(walk);
+    return false;
+  };
+  return roots.some(walk);
+}
+
+/** Float16-typed ops whose f32 result is already a float16 value (no rounding needed). */
+const EXACT_F16 = new Set(["neg", "abs", "sign", "copy", "select", "max", "min", "floor", "ceil", "round", "convert_element_type", "bitcast_convert_type"]);
+
 const dtypeOf = (e: Exp): IDType => (e.k === "var" ? "index" : e.dtype);
 const b2u = (c: string): string => `select(0u, 1u, ${c})`;
 
 function opText(name: string, dtype: IDType, a: readonly string[], argDtypes: readonly IDType[], src?: DType): string {
   const [x, y, z] = a as [string, string, string];
   const t = argDtypes[0];
-  const F = t === "float32";
+  const F = t === "float32" || t === "float16";
   const I = t === "int32";
   const B = t === "bool";
   const T = wgslType(t ?? "float32");
@@ -176,7 +239,7 @@ function opText(name: string, dtype: IDType, a: readonly string[], argDtypes: re
     case "irev":
       return `(${y} - ${x})`;
     case "icast":
-      return dtype === "float32" ? `f32(${x})` : dtype === "int32" ? `i32(${x})` : dtype === "bool" ? b2u(`${x} != 0u`) : x;
+      return dtype === "float32" || dtype === "float16" ? `f32(${x})` : dtype === "int32" ? `i32(${x})` : dtype === "bool" ? b2u(`${x} != 0u`) : x;
     case "neg":
       return F ? `(-${x})` : I ? `(0i - ${x})` : `(0u - ${x})`;
     case "abs":
@@ -275,12 +338,17 @@ function opText(name: string, dtype: IDType, a: readonly string[], argDtypes: re
   throw new Error(`webgpu backend: no WGSL generator for elementwise primitive ${name}`);
 }
 
+/** Conversions; float16 values are f32 here, so float16 converts like float32 and rounds (r16) where it is the target. */
 function convertText(x: string, from: DType, to: DType): string {
   if (from === to) return x;
-  if (to === "bool") return from === "float32" ? b2u(`${x} != 0.0f`) : b2u(`${x} != ${wgslType(from)}(0)`);
-  if (from === "bool") return to === "float32" ? `f32(${x})` : to === "int32" ? `i32(${x})` : x;
-  if (to === "float32") return `f32(${x})`;
-  if (from === "float32") return to === "int32" ? `f2i(${x})` : `f2u(${x})`;
+  const f = from === "float16" ? "float32" : from;
+  if (to === "float16") return f === "float32" ? `r16(${x})` : f === "bool" ? `f32(${x})` : `r16(f32(${x}))`;
+  // float16 tests its bits: a NaN is true (nonzero), and Mesa folds `NaN != 0.0` to false.
+  if (to === "bool" && from === "float16") return b2u(`(bitcast<u32>(${x}) & 0x7fffffffu) != 0u`);
+  if (to === "bool") return f === "float32" ? b2u(`${x} != 0.0f`) : b2u(`${x} != ${wgslType(f)}(0)`);
+  if (f === "bool") return to === "float32" ? `f32(${x})` : to === "int32" ? `i32(${x})` : x;
+  if (to === "float32") return f === "float32" ? x : `f32(${x})`;
+  if (f === "float32") return to === "int32" ? `f2i(${x})` : `f2u(${x})`;
   return `bitcast<${wgslType(to)}>(${x})`;
 }
 
@@ -321,7 +389,7 @@ export class Emitter {
     if (hit) return hit;
     let text: string;
     if (e.k === "const") text = lit(e.value, e.dtype);
-    else if (e.k === "load") text = this.loadText(e.input, this.emit(e.index));
+    else if (e.k === "load") text = loadAs(e.dtype, this.loadText(e.input, this.emit(e.index)));
     else if (e.op === "threefry2x32") {
       const pairKey = `tf(${e.args.map(fusion.expKey).join(",")})`;
       let base = this.names.get(pairKey);
@@ -337,16 +405,19 @@ export class Emitter {
     } else {
       const args = e.args.map((x) => this.emit(x));
       text = opText(e.op, e.dtype, args, e.args.map(dtypeOf), e.src);
+      if (e.dtype === "float16" && !EXACT_F16.has(e.op)) text = `r16(${text})`;
     }
     const name = `${this.prefix}${this.n++}`;
-    this.lines.push(`let ${name}: ${wgslType(e.dtype)} = ${text};`);
+    this.lines.push(`let ${name}: ${valueType(e.dtype)} = ${text};`);
     this.names.set(key, name);
     return name;
   }
 }
 
+/** Storage bindings b0, b1, ... of the given element types; first in a shader, since `enable f16;` (written when a type is f16) must lead. */
 export function bindings(types: readonly string[]): string {
-  return types.map((t, i) => `@group(0) @binding(${i}) var<storage, read_write> b${i}: array<${t}>;`).join("\n");
+  const decls = types.map((t, i) => `@group(0) @binding(${i}) var<storage, read_write> b${i}: array<${t}>;`).join("\n");
+  return types.some((t) => /\bf16\b/.test(t)) ? `enable f16;\n${decls}` : decls;
 }
 
 /** Dispatch shape for `n` invocations at workgroup size `wg`: [x, y] workgroups. */
@@ -396,14 +467,14 @@ function accInit(op: string, d: DType): string {
     case "prod":
       return lit(1, d);
     case "max":
-      return d === "float32" ? "fbits(0xff800000u)" : d === "int32" ? "bitcast<i32>(0x80000000u)" : "0u";
+      return isFloat(d) ? "fbits(0xff800000u)" : d === "int32" ? "bitcast<i32>(0x80000000u)" : "0u";
     default:
-      return d === "float32" ? "fbits(0x7f800000u)" : d === "int32" ? "2147483647i" : d === "uint32" ? "0xffffffffu" : "1u";
+      return isFloat(d) ? "fbits(0x7f800000u)" : d === "int32" ? "2147483647i" : d === "uint32" ? "0xffffffffu" : "1u";
   }
 }
 
 function accStep(op: string, d: DType, acc: string, v: string): string {
-  const F = d === "float32";
+  const F = isFloat(d);
   const B = d === "bool";
   switch (op) {
     case "sum":
@@ -417,25 +488,34 @@ function accStep(op: string, d: DType, acc: string, v: string): string {
   }
 }
 
+/** Whether a fused kernel has a float16 value anywhere (an input, an output, a reduction or an intermediate). */
+export function kernelUsesF16(k: Kernel): boolean {
+  const exps = [...k.outputs.map((o) => o.exp), ...(k.reduce ? [k.reduce.exp] : [])];
+  return k.inputs.some((v) => v.aval.dtype === "float16") || k.reduce?.dtype === "float16" || expsUseF16(exps);
+}
+
 export function kernelWgsl(k: Kernel): KernelCode {
   const nIn = k.inputs.length;
   const types = [...k.inputs.map((v) => wgslType(v.aval.dtype)), ...k.outputs.map((o) => wgslType(o.v.aval.dtype))];
   const loadText = (input: number, idx: string): string => `b${input}[${idx}]`;
+  const prelude = kernelUsesF16(k) ? PRELUDE + F16_PRELUDE : PRELUDE;
   const L: string[] = [];
   if (!k.reduce) {
-    L.push(bindings(types), PRELUDE, mainHeader(k.size));
+    L.push(bindings(types), prelude, mainHeader(k.size));
     const em = new Emitter("t", loadText);
     const roots = k.outputs.map((o) => em.emit(o.exp));
     L.push(...em.lines);
-    roots.forEach((r, j) => L.push(`b${nIn + j}[i] = ${r};`));
+    roots.forEach((r, j) => L.push(`b${nIn + j}[i] = ${storeAs(k.outputs[j]!.v.aval.dtype, r)};`));
     L.push("}");
     return { wgsl: L.join("\n"), nBindings: types.length, grid: grid(k.size) };
   }
   const r = k.reduce;
   types.push(wgslType(r.dtype));
   const redB = types.length - 1;
-  const T = wgslType(r.dtype);
-  L.push(bindings(types), PRELUDE);
+  // The accumulator's type: float16 accumulates in f32 and rounds once, at the store.
+  const T = valueType(r.dtype);
+  const result = (acc: string): string => (r.dtype === "float16" ? `f16(r16(${acc}))` : acc);
+  L.push(bindings(types), prelude);
   const eo = new Emitter("ob", loadText);
   const base = eo.emit(r.base);
   const er = new Emitter("q", loadText);
@@ -448,7 +528,7 @@ export function kernelWgsl(k: Kernel): KernelCode {
     `let j: u32 = ${base} + ${off};`,
     ...em.lines,
     `${accName} = ${accStep(r.op, r.dtype, accName, v)};`,
-    ...roots.map((x, q) => `b${nIn + q}[j] = ${x};`),
+    ...roots.map((x, q) => `b${nIn + q}[j] = ${storeAs(k.outputs[q]!.v.aval.dtype, x)};`),
   ];
   if (r.redSize <= 256 || (r.outSize >= 4096 && r.redSize <= 4096)) {
     // One invocation per output. Up to 256 reduced elements this costs a GPU
@@ -460,7 +540,7 @@ export function kernelWgsl(k: Kernel): KernelCode {
     L.push(...eo.lines);
     L.push(`var acc: ${T} = ${accInit(r.op, r.dtype)};`);
     L.push(...countedLoop("r", "0u", r.redSize, 1, body("acc")));
-    L.push(`b${redB}[o] = acc;`, "}");
+    L.push(`b${redB}[o] = ${result("acc")};`, "}");
     return { wgsl: L.join("\n"), nBindings: types.length, grid: grid(r.outSize) };
   }
   // One workgroup per output: strided partial results, then a tree in workgroup memory.
@@ -476,6 +556,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (let s = WG / 2; s >= 1; s /= 2) {
     L.push(`if (lid < ${s}u) { part[lid] = ${accStep(r.op, r.dtype, "part[lid]", `part[lid + ${s}u]`)}; }`, "workgroupBarrier();");
   }
-  L.push(`if (lid == 0u && o < ${r.outSize}u) { b${redB}[o] = part[0]; }`, "}");
+  L.push(`if (lid == 0u && o < ${r.outSize}u) { b${redB}[o] = ${result("part[0]")}; }`, "}");
   return { wgsl: L.join("\n"), nBindings: types.length, grid: [gx, gy] };
 }

@@ -5,6 +5,7 @@
  * a Dawn validation error far from its cause.
  */
 import type { Program, ShapedArray, Var } from "@refs/core";
+import { deviceBytes } from "./layout.js";
 
 export function bindingLimit(device: GPUDevice): number {
   return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -19,7 +20,7 @@ function size(bytes: number): string {
 const ADVICE = "split the work into smaller arrays (for example a scan or foriLoop over chunks), or run it on the cpu backend";
 
 export function checkBufferSize(aval: ShapedArray, limit: number, what: () => string): void {
-  const bytes = aval.size * 4;
+  const bytes = deviceBytes(aval.size, aval.dtype);
   if (bytes <= limit) return;
   throw new RangeError(
     `webgpu backend: ${what()} needs a buffer of ${size(bytes)}, more than this device's maxStorageBufferBindingSize of ${size(limit)}; ${ADVICE}`,

@@ -20,9 +20,14 @@
  * GPUs the register blocking and vector loads carry most of the benefit for
  * the sizes this library runs, with caches serving the reuse a staged tile
  * would. The generated text depends only on its inputs (it is cached).
+ *
+ * float16 operands are read as f16 (vec4<f16> where strides allow) and
+ * widened to f32; the accumulators are f32 and each result is rounded to
+ * float16 once, before the epilogue (as XLA's float16 dot with float32
+ * accumulation).
  */
 import { Var, fusion, type DType, type Eqn } from "@refs/core";
-import { Emitter, PRELUDE, bindings, grid, lit, wgslType } from "./kernels.js";
+import { Emitter, F16_PRELUDE, PRELUDE, bindings, grid, kernelUsesF16, lit, storeAs, valueType, wgslType } from "./kernels.js";
 
 /** One axis of an operand as the kernel walks it: extent and element stride in the operand's buffer. */
 interface Axis {
@@ -180,7 +185,10 @@ export function chooseConfig(s: MatmulShape, over: Partial<MatmulConfig> = {}): 
  */
 export function matmulWgsl(s: MatmulShape, cfg: MatmulConfig, epi?: EpilogueSpec): MatmulCode {
   const { B, M, N, K, dtype } = s;
+  /** Storage type of the operands and the dot result, and the type the products accumulate in (f32 for float16). */
   const T = wgslType(dtype);
+  const V = valueType(dtype);
+  const h = dtype === "float16";
   const { rm: RM, rn: RN, wg: WGS } = cfg;
   const va = vecAxis(s.a, true, cfg.vecA);
   const vb = vecAxis(s.b, false, cfg.vecB);
@@ -206,6 +214,8 @@ export function matmulWgsl(s: MatmulShape, cfg: MatmulConfig, epi?: EpilogueSpec
 
   const L: string[] = [bindings(types)];
   if (epi) L.push(PRELUDE);
+  if (h || (epi && kernelUsesF16(epi.kernel))) L.push(F16_PRELUDE);
+  const head = L.length; // the store function goes here
   L.push(`@compute @workgroup_size(${WGS})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t: u32 = gid.x + gid.y * ${gx * WGS}u;
@@ -231,7 +241,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const bCols = vB === "f" ? RN / 4 : RN;
   for (let c = 0; c < bCols; c++) L.push(`  let bc${c}: u32 = ${rowBase(s.b, "n0", N, vB === "f" ? 4 * c : c)};`);
   const zero = lit(0, dtype);
-  for (let r = 0; r < RM; r++) L.push(`  ${Array.from({ length: RN }, (_, c) => `var c${r}_${c}: ${T} = ${zero};`).join(" ")}`);
+  for (let r = 0; r < RM; r++) L.push(`  ${Array.from({ length: RN }, (_, c) => `var c${r}_${c}: ${V} = ${zero};`).join(" ")}`);
+  // An operand load, widened to f32 for float16.
+  const ld = (x: string, vec: boolean): string => (h ? (vec ? `vec4<f32>(${x})` : `f32(${x})`) : x);
 
   const comp = "xyzw";
   /** Loads and FMAs of `n` k steps starting at WGSL expression `k` (a multiple of 4 steps where an operand is vectorised along k). */
@@ -250,27 +262,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let aval: (r: number, q: number) => string;
     if (vA === "k") {
       for (let r = 0; r < RM; r++)
-        for (let v = 0; v < n / 4; v++) out.push(`    let x${r}_${v} = b0[(ar${r} + ${kAt(s.a, 4 * v)}) >> 2u];`);
+        for (let v = 0; v < n / 4; v++) out.push(`    let x${r}_${v} = ${ld(`b0[(ar${r} + ${kAt(s.a, 4 * v)}) >> 2u]`, true)};`);
       aval = (r, q) => `x${r}_${q >> 2}.${comp[q & 3]}`;
     } else if (vA === "f") {
       for (let q = 0; q < n; q++)
-        for (let g = 0; g < RM / 4; g++) out.push(`    let x${g}_${q} = b0[(ar${g} + ${kAt(s.a, q)}) >> 2u];`);
+        for (let g = 0; g < RM / 4; g++) out.push(`    let x${g}_${q} = ${ld(`b0[(ar${g} + ${kAt(s.a, q)}) >> 2u]`, true)};`);
       aval = (r, q) => `x${r >> 2}_${q}.${comp[r & 3]}`;
     } else {
-      for (let r = 0; r < RM; r++) for (let q = 0; q < n; q++) out.push(`    let x${r}_${q} = b0[ar${r} + ${kAt(s.a, q)}];`);
+      for (let r = 0; r < RM; r++) for (let q = 0; q < n; q++) out.push(`    let x${r}_${q} = ${ld(`b0[ar${r} + ${kAt(s.a, q)}]`, false)};`);
       aval = (r, q) => `x${r}_${q}`;
     }
     let bval: (q: number, c: number) => string;
     if (vB === "k") {
       for (let c = 0; c < RN; c++)
-        for (let v = 0; v < n / 4; v++) out.push(`    let y${v}_${c} = b1[(bc${c} + ${kAt(s.b, 4 * v)}) >> 2u];`);
+        for (let v = 0; v < n / 4; v++) out.push(`    let y${v}_${c} = ${ld(`b1[(bc${c} + ${kAt(s.b, 4 * v)}) >> 2u]`, true)};`);
       bval = (q, c) => `y${q >> 2}_${c}.${comp[q & 3]}`;
     } else if (vB === "f") {
       for (let q = 0; q < n; q++)
-        for (let g = 0; g < RN / 4; g++) out.push(`    let y${q}_${g} = b1[(bc${g} + ${kAt(s.b, q)}) >> 2u];`);
+        for (let g = 0; g < RN / 4; g++) out.push(`    let y${q}_${g} = ${ld(`b1[(bc${g} + ${kAt(s.b, q)}) >> 2u]`, true)};`);
       bval = (q, c) => `y${q}_${c >> 2}.${comp[c & 3]}`;
     } else {
-      for (let q = 0; q < n; q++) for (let c = 0; c < RN; c++) out.push(`    let y${q}_${c} = b1[bc${c} + ${kAt(s.b, q)}];`);
+      for (let q = 0; q < n; q++) for (let c = 0; c < RN; c++) out.push(`    let y${q}_${c} = ${ld(`b1[bc${c} + ${kAt(s.b, q)}]`, false)};`);
       bval = (q, c) => `y${q}_${c}`;
     }
     const fma = (acc: string, x: string, y: string): string =>
@@ -319,7 +331,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (!hoisted.has(key)) {
           const name = h.emit(x);
           hoisted.set(key, name);
-          params.push(`${name}: ${wgslType(x.dtype)}`);
+          params.push(`${name}: ${valueType(x.dtype)}`);
         }
       } else if (x.k === "load") visit(x.index);
       else if (x.k === "op") x.args.forEach(visit);
@@ -331,7 +343,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const mFull = M % RM === 0;
   const nFull = N % RN === 0;
   if (epi && cfg.loopStores) {
-    L.push(`  var acc: array<${T}, ${RM * RN}>;`);
+    L.push(`  var acc: array<${V}, ${RM * RN}>;`);
     for (let r = 0; r < RM; r++) L.push(`  ${Array.from({ length: RN }, (_, c) => `acc[${r * RN + c}] = c${r}_${c};`).join(" ")}`);
     const guard = [mFull ? "" : `m0 + r < ${M}u`, nFull ? "" : `n0 + c < ${N}u`].filter(Boolean).join(" && ");
     const call = `store((bb * ${M}u + m0 + r) * ${N}u + n0 + c, acc[e]${args});`;
@@ -346,16 +358,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       L.push(`  ${rowGuard}{ ${calls.join(" ")} }`);
     }
   L.push("}");
-  const S: string[] = [`fn store(i: u32, d: ${T}${params.map((p) => `, ${p}`).join("")}) {`];
-  if (writeDot) S.push(`  b${outBase}[i] = d;`);
+  // float16: the f32 accumulator is rounded to float16 once, here.
+  const S: string[] = [`fn store(i: u32, ${h ? "acc32" : "d"}: ${V}${params.map((p) => `, ${p}`).join("")}) {`];
+  if (h) S.push(`  let d = r16(acc32);`);
+  if (writeDot) S.push(`  b${outBase}[i] = ${storeAs(dtype, "d")};`);
   if (epi) {
     const em = new Emitter("e", loadText, hoisted);
     const roots = epi.kernel.outputs.map((o) => em.emit(o.exp));
     S.push(...em.lines.map((l) => `  ${l}`));
-    roots.forEach((x, q) => S.push(`  b${outBase + (writeDot ? 1 : 0) + q}[i] = ${x};`));
+    roots.forEach((x, q) => S.push(`  b${outBase + (writeDot ? 1 : 0) + q}[i] = ${storeAs(epi.kernel.outputs[q]!.v.aval.dtype, x)};`));
   }
   S.push("}");
-  L.splice(epi ? 2 : 1, 0, ...S);
+  L.splice(head, 0, ...S);
   return { wgsl: L.join("\n"), grid: [gx, gy], nBindings: types.length };
 }
 

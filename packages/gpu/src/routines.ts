@@ -4,9 +4,15 @@
  * argmax/argmin, cumsum, sort). Shapes are static, so every size and stride
  * is baked into the shader text. A routine is one or more dispatches; each
  * binds equation inputs and outputs by position.
+ *
+ * float16 elements are moved as f16 (copies, gathers, slices and sorts are
+ * exact); where a routine computes (scatter_add, cumsum) or compares
+ * (argmax, sort) it widens them to f32, and sums round back to float16 with
+ * r16: scatter_add after each update (an f16 add, as XLA's scatter), cumsum
+ * once per output from an f32 running sum (a reduction).
  */
-import type { Eqn } from "@refs/core";
-import { PRELUDE, WG, bindings, countedLoop, grid, lit, mainHeader, wgslType } from "./kernels.js";
+import { isFloat, type Eqn } from "@refs/core";
+import { F16_PRELUDE, PRELUDE, WG, bindings, countedLoop, grid, lit, loadAs, mainHeader, storeAs, valueType, wgslType } from "./kernels.js";
 
 /** A dispatch binding: an equation input, an output, or a temporary of `temp` elements (u32). */
 export type Bind = { in: number } | { out: number } | { temp: number };
@@ -104,13 +110,14 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const n = xs[axis]!;
       const inner = prod(xs.slice(axis + 1));
       const m = out0.size;
-      const isF = inA[0]!.dtype === "float32";
-      const XT = wgslType(inA[0]!.dtype);
+      const xd = inA[0]!.dtype;
+      const isF = isFloat(xd);
+      const XT = wgslType(xd);
       const cmp = name === "argmax" ? ">" : "<";
       const L = [bindings([XT, T]), PRELUDE, mainHeader(m)];
       L.push(`  let base = (i / ${inner}u) * ${n * inner}u + i % ${inner}u;`);
-      L.push(`  var best = b0[base]; var bi: u32 = 0u;`);
-      const body = [`    let v = b0[base + k * ${inner}u];`];
+      L.push(`  var best = ${loadAs(xd, "b0[base]")}; var bi: u32 = 0u;`);
+      const body = [`    let v = ${loadAs(xd, `b0[base + k * ${inner}u]`)};`];
       if (isF) body.push(`    if (isnan_f(v)) { bi = k; found = true; break; }`);
       body.push(`    if (v ${cmp} best) { best = v; bi = k; }`);
       L.push(`  var found = ${isF ? "isnan_f(best)" : "false"};`);
@@ -140,8 +147,10 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const inner = prod(xs.slice(axis + 1));
       const nI = inA[1]!.size;
       const m = outer * inner;
-      const upd = name === "scatter_add" ? (out0.dtype === "bool" ? "b3[d] | b2[s]" : "b3[d] + b2[s]") : "b2[s]";
-      const L = [bindings([T, "i32", T, T]), mainHeader(m)];
+      const h = out0.dtype === "float16";
+      const upd =
+        name !== "scatter_add" ? "b2[s]" : out0.dtype === "bool" ? "b3[d] | b2[s]" : h ? "f16(r16(f32(b3[d]) + f32(b2[s])))" : "b3[d] + b2[s]";
+      const L = [bindings([T, "i32", T, T]), ...(h && name === "scatter_add" ? [F16_PRELUDE] : []), mainHeader(m)];
       L.push(`  let o = i / ${inner}u; let q = i % ${inner}u;`);
       L.push(
         ...countedLoop("t", "0u", nI, 1, [
@@ -193,13 +202,15 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const inner = prod(xs.slice(axis + 1));
       const m = out0.size / Math.max(1, n);
       if (out0.size === 0) return [];
-      const L = [bindings([T, T]), mainHeader(m)];
+      const d = out0.dtype;
+      const h = d === "float16";
+      const L = [bindings([T, T]), ...(h ? [F16_PRELUDE] : []), mainHeader(m)];
       L.push(`  let base = (i / ${inner}u) * ${n * inner}u + i % ${inner}u;`);
-      L.push(`  var acc: ${T} = ${lit(0, out0.dtype)};`);
+      L.push(`  var acc: ${valueType(d)} = ${lit(0, d)};`);
       L.push(
         ...countedLoop("t", "0u", n, 1, [
           `    let j = base + ${reverse ? `(${n - 1}u - t)` : "t"} * ${inner}u;`,
-          `    acc = ${out0.dtype === "bool" ? "acc | b0[j]" : "acc + b0[j]"}; b1[j] = acc;`,
+          `    acc = ${d === "bool" ? "acc | b0[j]" : `acc + ${loadAs(d, "b0[j]")}`}; b1[j] = ${h ? storeAs(d, "r16(acc)") : "acc"};`,
         ]),
         "}",
       );
@@ -238,8 +249,9 @@ function sortDispatches(e: Eqn): Dispatch[] {
   L.push(`fn gt(base: u32, a: u32, b: u32) -> bool {`);
   L.push(`  if (a >= ${n}u || b >= ${n}u) { return a > b; }`);
   for (let q = 0; q < numKeys; q++) {
-    L.push(`  { let x = b${q}[base + a * ${inner}u]; let y = b${q}[base + b * ${inner}u];`);
-    if (inA[q]!.dtype === "float32") {
+    const d = inA[q]!.dtype;
+    L.push(`  { let x = ${loadAs(d, `b${q}[base + a * ${inner}u]`)}; let y = ${loadAs(d, `b${q}[base + b * ${inner}u]`)};`);
+    if (isFloat(d)) {
       L.push(`    let xn = isnan_f(x); let yn = isnan_f(y);`);
       L.push(`    if (xn != yn) { return xn; }`);
       L.push(`    if (!xn) { if (x > y) { return true; } if (x < y) { return false; } } }`);

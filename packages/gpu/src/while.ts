@@ -19,9 +19,10 @@
  * elsewhere, would run loops on data they were never meant to see). scan and
  * jit_call around a while are their synchronous selves with awaits.
  */
-import type { Eqn, Program } from "@refs/core";
+import type { Eqn, Program, ShapedArray } from "@refs/core";
 import type { Enc, EncBackend, Step, SubProgram } from "./encoder.js";
 import { initFlag, kitOf, stepFlag } from "./guard.js";
+import { deviceBytes } from "./layout.js";
 
 /** Cap on dispatches encoded per submit inside a loop (host encoding time per batch). */
 const MAX_DISPATCHES = 4096;
@@ -31,7 +32,8 @@ type Get = (s: number) => GPUBuffer;
 type GetIn = (get: Get, i: number) => GPUBuffer;
 type Base = Pick<Step, "reads" | "writes" | "frees">;
 
-const bytes = (n: number): number => n * 4;
+/** Bytes of the buffer holding a value of this aval. */
+const bytes = (a: ShapedArray): number => deviceBytes(a.size, a.dtype);
 
 function runSub(sub: SubProgram, enc: Enc, ins: readonly GPUBuffer[], into?: ReadonlyMap<number, GPUBuffer>): GPUBuffer[] | Promise<GPUBuffer[]> {
   return sub.async ? sub.runAsync(enc, ins, into) : sub.run(enc, ins, into);
@@ -47,7 +49,7 @@ export function whileStep(be: EncBackend, e: Eqn, base: Base, getIn: GetIn): Ste
   const body = be.compileInner(P.body);
   const cN = P.condNumConsts;
   const bN = P.bodyNumConsts;
-  const sizes = e.outputs.map((v) => bytes(v.aval.size));
+  const sizes = e.outputs.map((v) => bytes(v.aval));
   // Carry leaves the body may write in place (elementwise updates like c + 1) need no copy per iteration.
   const inPlace = new Set(body.inPlaceOutputs(e.outputs.map((_, k) => ({ input: bN + k, output: k }))));
   let flag: GPUBuffer | undefined;
@@ -113,7 +115,7 @@ export function asyncJitCall(be: EncBackend, e: Eqn, base: Base, getIn: GetIn, s
         e.inputs.map((_, i) => getIn(get, i)),
       );
       res.forEach((b, k) => {
-        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval.size));
+        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval));
         be.release(b);
       });
     },
@@ -135,7 +137,7 @@ export function asyncCond(be: EncBackend, e: Eqn, base: Base, getIn: GetIn, bran
         e.inputs.slice(1).map((_, i) => getIn(get, i + 1)),
       );
       res.forEach((b, k) => {
-        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval.size));
+        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval));
         be.release(b);
       });
     },
@@ -148,6 +150,8 @@ export function asyncScan(be: EncBackend, e: Eqn, base: Base, getIn: GetIn, body
   const { length, reverse, numConsts: nC, numCarry: nK } = P;
   const xSizes = e.inputs.slice(nC + nK).map((a) => (length === 0 ? 0 : a.aval.size / length));
   const ySizes = e.outputs.slice(nK).map((v) => (length === 0 ? 0 : v.aval.size / length));
+  const xTypes = e.inputs.slice(nC + nK).map((a) => a.aval.dtype);
+  const yTypes = e.outputs.slice(nK).map((v) => v.aval.dtype);
   return {
     ...base,
     source,
@@ -161,8 +165,8 @@ export function asyncScan(be: EncBackend, e: Eqn, base: Base, getIn: GetIn, body
       for (let t = 0; t < length; t++) {
         const i = reverse ? length - 1 - t : t;
         const xi = xs.map((x, j) => {
-          const b = enc.temp(xSizes[j]!);
-          enc.copy(x, bytes(i * xSizes[j]!), b, 0, bytes(xSizes[j]!));
+          const b = enc.temp(xSizes[j]!, xTypes[j]!);
+          enc.copyElems(x, i * xSizes[j]!, b, 0, xSizes[j]!, xTypes[j]!);
           return b;
         });
         const res = await body.runAsync(enc, [...consts, ...carry, ...xi]);
@@ -171,12 +175,12 @@ export function asyncScan(be: EncBackend, e: Eqn, base: Base, getIn: GetIn, body
         carry = res.slice(0, nK);
         own = true;
         res.slice(nK).forEach((y, j) => {
-          enc.copy(y, 0, out(nK + j), bytes(i * ySizes[j]!), bytes(ySizes[j]!));
+          enc.copyElems(y, 0, out(nK + j), i * ySizes[j]!, ySizes[j]!, yTypes[j]!);
           be.release(y);
         });
       }
       carry.forEach((b, k) => {
-        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval.size));
+        enc.copy(b, 0, out(k), 0, bytes(e.outputs[k]!.aval));
         if (own) be.release(b);
       });
     },

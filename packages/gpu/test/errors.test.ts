@@ -7,8 +7,11 @@
 import { describe, expect, it } from "vitest";
 import { ShapedArray, np, setBackend, toBackend, type Array } from "@refs/core";
 import { jit } from "@refs/trace";
-import type { WebGpuBackend } from "../src/index.js";
+import { adapterInfo, type WebGpuBackend } from "../src/index.js";
 import { hasGpu, settledMemory } from "./setup.js";
+
+/** The adapter of this file (setup.ts brought one up): float16 is refused only without shader-f16 (float16.test.ts covers it with). */
+const hasF16 = adapterInfo()?.features.includes("shader-f16") ?? false;
 
 const data = async (x: Array): Promise<number[]> => [...(await x.data())];
 
@@ -67,8 +70,9 @@ describe.skipIf(!hasGpu)("errors on webgpu", () => {
     expect(await data(np.ones([3]).mul(2))).toEqual([2, 2, 2]);
   });
 
-  it("float16 (no shader-f16 here) and float64 are refused with the op and what to use instead", async () => {
+  it.skipIf(hasF16)("float16 without shader-f16 (this adapter) is refused with the op and what to use instead", async () => {
     const be = (await setBackend("webgpu")) as WebGpuBackend;
+    expect(be.supportsDtype("float16")).toBe(false);
     const f16 = be.info.features.includes("shader-f16") ? "" : " \\(the adapter has no shader-f16 feature\\)";
     expect(() => np.ones([2]).astype("float16")).toThrow(
       new RegExp(`^webgpu backend: float16 is not supported on this device${f16}, found in convert_element_type; use float32 \\(x\\.astype\\("float32"\\)\\)`),
@@ -76,6 +80,17 @@ describe.skipIf(!hasGpu)("errors on webgpu", () => {
     const h = np.array([1, 2], { dtype: "float16" }); // host data: nothing on the device yet
     expect(() => h.mul(h)).toThrow(/^webgpu backend: float16 is not supported on this device.*, found in mul; use float32/);
     expect(() => be.alloc(new ShapedArray([2], "float16"))).toThrow(/^webgpu backend: float16 is not supported on this device.*, found in alloc of float16\[2\]; use float32/);
+    // Inside jit the message names the op and the program; it says what to do: float32, or an adapter with shader-f16.
+    const half = jit(function half(x: Array) {
+      return x.astype("float16").mul(2);
+    });
+    expect(() => half(np.ones([2]))).toThrow(
+      /^webgpu backend: float16 is not supported on this device \(the adapter has no shader-f16 feature\), found in convert_element_type in half; use float32 \(x\.astype\("float32"\)\), or an adapter with shader-f16/,
+    );
+  });
+
+  it("float64 is refused with what to use instead (on every adapter)", async () => {
+    await setBackend("webgpu");
     expect(() => np.array([1, 2], { dtype: "float64" as never })).toThrow(
       'array: unsupported dtype "float64"; expected one of float32, int32, uint32, bool, float16 (64-bit dtypes are not supported: refs computes in 32 bits, like JAX with x64 disabled; use float32 or int32)',
     );

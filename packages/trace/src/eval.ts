@@ -4,11 +4,11 @@
  * a program inside a staging trace copies it, and at the top level runs it op
  * by op.
  */
-import { Array, Literal, bind, fromHost, typedArrayFor, type Atom, type Aval, type Program, type Value, type Var } from "@refs/core";
+import { Array, Literal, bind, float16Bits, fromHost, typedArrayFor, type Atom, type Aval, type Program, type Value, type Var } from "@refs/core";
 
 export function literalArray(l: Literal): Array {
   const data = typedArrayFor(l.aval.dtype, 1);
-  data[0] = l.value;
+  data[0] = l.aval.dtype === "float16" ? float16Bits(l.value) : l.value;
   return fromHost(data, [], l.aval.dtype, l.aval.weakType);
 }
 

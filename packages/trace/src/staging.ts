@@ -20,6 +20,7 @@ import {
   Var,
   captureSite,
   currentDynamic,
+  halfBitsToNumber,
   hostValues,
   newDynamic,
   newMain,
@@ -50,7 +51,8 @@ export class Builder {
     if (atom) return atom;
     if (x instanceof Array && x.ndim === 0) {
       const h = hostValues(x);
-      if (h) atom = new Literal(Number(h[0]), x.aval);
+      // A Literal holds the value (float16 host data holds its bits).
+      if (h) atom = new Literal(x.dtype === "float16" ? halfBitsToNumber(h[0]!) : Number(h[0]), x.aval);
     }
     if (!atom) {
       if (x instanceof Ref) this.onLiftRef?.(x);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { np, newRef, slice, type Array, type Ref } from "@refs/core";
+import { Literal, fromHost, np, newRef, slice, type Array, type Ref } from "@refs/core";
 import { makeJaxpr, scan } from "../src/index.js";
 
 describe("makeJaxpr", () => {
@@ -20,6 +20,18 @@ describe("makeJaxpr", () => {
     );
     expect(j.jaxpr.eqns.map((e) => e.prim.name)).toEqual(["ref_get", "broadcast_in_dim", "add", "ref_swap"]);
     expect(String(j)).toBe(j.toString());
+  });
+
+  it("float16 scalars become literals holding their value (not the host's bits)", () => {
+    // Host data only: the CPU backend has no float16, and staging runs nothing.
+    const x = fromHost(Uint16Array.of(0x3c00, 0x4000), [2], "float16");
+    const j = makeJaxpr((x: Array) => x.mul(2.5).add(np.array(-0.1, { dtype: "float16" })))(x);
+    const lits = j.jaxpr.eqns.flatMap((e) => e.inputs).filter((a): a is Literal => a instanceof Literal);
+    expect(lits.map((l) => [l.value, l.aval.dtype])).toEqual([
+      [2.5, "float16"],
+      [-0.0999755859375, "float16"],
+    ]);
+    expect(j.toString()).toContain("2.5:f16[]");
   });
 
   it("prints indexed reads, swaps whose old value is used, addupdate, and outputs", () => {
