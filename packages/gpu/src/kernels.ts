@@ -343,9 +343,10 @@ function convertText(x: string, from: DType, to: DType): string {
   if (from === to) return x;
   const f = from === "float16" ? "float32" : from;
   if (to === "float16") return f === "float32" ? `r16(${x})` : f === "bool" ? `f32(${x})` : `r16(f32(${x}))`;
-  // float16 tests its bits: a NaN is true (nonzero), and Mesa folds `NaN != 0.0` to false.
-  if (to === "bool" && from === "float16") return b2u(`(bitcast<u32>(${x}) & 0x7fffffffu) != 0u`);
-  if (to === "bool") return f === "float32" ? b2u(`${x} != 0.0f`) : b2u(`${x} != ${wgslType(f)}(0)`);
+  // Floats test their bits: a NaN is true (nonzero), and Mesa folds `NaN != 0.0` to false.
+  // (float16 values are held in f32 inside a kernel.)
+  if (to === "bool" && f === "float32") return b2u(`(bitcast<u32>(${x}) & 0x7fffffffu) != 0u`);
+  if (to === "bool") return b2u(`${x} != ${wgslType(f)}(0)`);
   if (f === "bool") return to === "float32" ? `f32(${x})` : to === "int32" ? `i32(${x})` : x;
   if (to === "float32") return f === "float32" ? x : `f32(${x})`;
   if (f === "float32") return to === "int32" ? `f2i(${x})` : `f2u(${x})`;

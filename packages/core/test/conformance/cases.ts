@@ -64,7 +64,7 @@ export const coreCases: ConformanceCase[] = [
     run: () => {
       const z = f32([0, 1, 0, 2, -1]).div(f32([0, 0, 0, 1, 0])); // [NaN, Inf, NaN, 2, -Inf]
       const y = f32([0, 0, 1, 2, -Infinity]).div(f32([0, 1, 1, 1, 1])); // [NaN, 0, 1, 2, -Inf]
-      return [z.eq(z), z.ne(z), z.eq(y), z.ne(y), z.lt(y), z.le(y), z.gt(y), z.ge(y), np.isnan(z), np.maximum(z, y)];
+      return [z.eq(z), z.ne(z), z.eq(y), z.ne(y), z.lt(y), z.le(y), z.gt(y), z.ge(y), np.isnan(z), np.maximum(z, y), z.astype("bool"), y.mul(-0).astype("bool")];
     },
     expected: [
       [0, 1, 0, 1, 1],
@@ -77,6 +77,8 @@ export const coreCases: ConformanceCase[] = [
       [0, 1, 0, 1, 1],
       [1, 0, 1, 0, 0],
       [NaN, Infinity, NaN, 2, -Infinity],
+      [1, 1, 1, 1, 1],
+      [1, 0, 0, 0, 1],
     ],
   },
   {
