@@ -373,45 +373,36 @@ function threefry(y: string, k0: string, k1: string, x0: string, x1: string): st
 /** Emits `let` statements for an expression DAG with CSE. */
 export class Emitter {
   readonly lines: string[] = [];
-  private readonly names = new Map<string, string>();
   private n = 0;
+  private readonly walker: fusion.ExpWalker<string>;
   /** `known`: names of subexpressions already emitted outside (hoisted), by expKey. */
-  constructor(
-    private readonly prefix: string,
-    private readonly loadText: (input: number, index: string) => string,
-    private readonly known?: ReadonlyMap<string, string>,
-  ) {}
+  constructor(prefix: string, loadText: (input: number, index: string) => string, known?: ReadonlyMap<string, string>) {
+    const bind = (text: string, dtype: IDType): string => {
+      const name = `${prefix}${this.n++}`;
+      this.lines.push(`let ${name}: ${valueType(dtype)} = ${text};`);
+      return name;
+    };
+    this.walker = new fusion.ExpWalker<string>({
+      // Index constants are written inline; others are bound with `let` (see the top of this file).
+      constant: (e) => (e.dtype === "index" ? lit(e.value, "index") : bind(lit(e.value, e.dtype), e.dtype)),
+      variable: (e) => e.name,
+      load: (e, walk) => bind(loadAs(e.dtype, loadText(e.input, walk(e.index))), e.dtype),
+      op: (e, args) => {
+        const text = opText(e.op, e.dtype, args, e.args.map(dtypeOf), e.src);
+        return bind(e.dtype === "float16" && !EXACT_F16.has(e.op) ? `r16(${text})` : text, e.dtype);
+      },
+      multi: (e, a) => {
+        if (e.op !== "threefry2x32") throw new Error(`webgpu backend: no WGSL generator for multi-output ${e.op}`);
+        const base = `${prefix}f${this.n++}_`;
+        this.lines.push(threefry(base, a[0]!, a[1]!, a[2]!, a[3]!));
+        return [`${base}0`, `${base}1`];
+      },
+    });
+    for (const [key, name] of known ?? []) this.walker.seed(key, name);
+  }
 
   emit(e: Exp): string {
-    if (e.k === "var") return e.name;
-    if (e.k === "const" && e.dtype === "index") return lit(e.value, "index");
-    const key = fusion.expKey(e);
-    const hit = this.names.get(key) ?? this.known?.get(key);
-    if (hit) return hit;
-    let text: string;
-    if (e.k === "const") text = lit(e.value, e.dtype);
-    else if (e.k === "load") text = loadAs(e.dtype, this.loadText(e.input, this.emit(e.index)));
-    else if (e.op === "threefry2x32") {
-      const pairKey = `tf(${e.args.map(fusion.expKey).join(",")})`;
-      let base = this.names.get(pairKey);
-      if (!base) {
-        const a = e.args.map((x) => this.emit(x));
-        base = `${this.prefix}f${this.n++}_`;
-        this.lines.push(threefry(base, a[0]!, a[1]!, a[2]!, a[3]!));
-        this.names.set(pairKey, base);
-      }
-      const name = `${base}${e.out ?? 0}`;
-      this.names.set(key, name);
-      return name;
-    } else {
-      const args = e.args.map((x) => this.emit(x));
-      text = opText(e.op, e.dtype, args, e.args.map(dtypeOf), e.src);
-      if (e.dtype === "float16" && !EXACT_F16.has(e.op)) text = `r16(${text})`;
-    }
-    const name = `${this.prefix}${this.n++}`;
-    this.lines.push(`let ${name}: ${valueType(e.dtype)} = ${text};`);
-    this.names.set(key, name);
-    return name;
+    return this.walker.walk(e);
   }
 }
 

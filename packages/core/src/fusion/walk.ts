@@ -30,9 +30,9 @@ export class ExpWalker<V> {
   private readonly multis = new Map<string, readonly V[]>();
   constructor(private readonly hooks: ExpHooks<V>) {}
 
-  /** Gives node `e` a value computed elsewhere (e.g. hoisted out of a loop). */
-  seed(e: Exp, v: V): void {
-    this.memo.set(expKey(e), v);
+  /** Gives node `e` (or the node of key `e`, see `expKey`) a value computed elsewhere (e.g. hoisted out of a loop). */
+  seed(e: Exp | string, v: V): void {
+    this.memo.set(typeof e === "string" ? e : expKey(e), v);
   }
 
   readonly walk = (e: Exp): V => {
