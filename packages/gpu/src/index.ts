@@ -27,7 +27,8 @@ import { bindingLimit, checkBufferSize, checkProgramBuffers } from "./limits.js"
 import { WorkQueue } from "./queue.js";
 import { routineDispatches, type Bind, type Dispatch } from "./routines.js";
 import { matmulStep } from "./matmul.js";
-import { asyncCond, asyncJitCall, asyncScan, whileStep } from "./while.js";
+import { asyncCond, asyncJitCall, whileStep } from "./while.js";
+import { scanStep } from "./scan.js";
 
 export { adapterInfo, type AdapterInfo } from "./device.js";
 
@@ -226,48 +227,7 @@ ${mainHeader(N)}
       }
       case "scan": {
         const body = be.compileInner(P.body as Program);
-        const length = P.length as number;
-        const reverse = P.reverse as boolean;
-        const nC = P.numConsts as number;
-        const nK = P.numCarry as number;
-        const xSizes = e.inputs.slice(nC + nK).map((a) => (length === 0 ? 0 : a.aval.size / length));
-        const ySizes = e.outputs.slice(nK).map((v) => (length === 0 ? 0 : v.aval.size / length));
-        const xTypes = e.inputs.slice(nC + nK).map((a) => a.aval.dtype);
-        const yTypes = e.outputs.slice(nK).map((v) => v.aval.dtype);
-        const source = `// scan body (host-driven, ${length} iterations)\n${body.describe()}`;
-        if (body.async) return asyncScan(be, e, base, getIn, body, source);
-        return {
-          ...base,
-          source,
-          encode(enc, get, out) {
-            const all = e.inputs.map((_, i) => getIn(get, i));
-            const consts = all.slice(0, nC);
-            let carry = all.slice(nC, nC + nK);
-            let ownCarry = false;
-            const xs = all.slice(nC + nK);
-            for (let t = 0; t < length; t++) {
-              const i = reverse ? length - 1 - t : t;
-              const xi = xs.map((x, j) => {
-                const b = enc.temp(xSizes[j]!, xTypes[j]!);
-                enc.copyElems(x, i * xSizes[j]!, b, 0, xSizes[j]!, xTypes[j]!);
-                return b;
-              });
-              const res = body.run(enc, [...consts, ...carry, ...xi]);
-              xi.forEach((b) => be.release(b));
-              if (ownCarry) carry.forEach((b) => be.release(b));
-              carry = res.slice(0, nK);
-              ownCarry = true;
-              res.slice(nK).forEach((y, j) => {
-                enc.copyElems(y, 0, out(nK + j), i * ySizes[j]!, ySizes[j]!, yTypes[j]!);
-                be.release(y);
-              });
-            }
-            carry.forEach((b, k) => {
-              enc.copy(b, 0, out(k), 0, bytesOf(e.outputs[k]!.aval));
-              if (ownCarry) be.release(b);
-            });
-          },
-        };
+        return scanStep(be, e, base, getIn, body, `// scan body (host-driven, ${P.length as number} iterations)\n${body.describe()}`);
       }
     }
     const ds = routineDispatches(e);
