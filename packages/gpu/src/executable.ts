@@ -25,7 +25,6 @@ export class GpuExecutable implements Executable {
   readonly slots = new Map<Var, number>();
   readonly inputSlots: number[];
   readonly aliasInfo: { input: number; output: number; mode: AliasMode; slot: number }[] = [];
-  readonly sources: string[] = [];
   /** Aval of each slot. */
   readonly slotAvals: ShapedArray[] = [];
   /** The plan's steps as executed (kernels with too many bindings split into one kernel per equation). */
@@ -54,7 +53,6 @@ export class GpuExecutable implements Executable {
         const code = kernelWgsl(st);
         const label = `kernel(${st.eqns.map((e) => e.prim.name).join(",")})`;
         const c = be.pipeline(code.wgsl, code.nBindings);
-        this.sources.push(`// ${label}\n${code.wgsl}`);
         const ins = st.inputs.map(slot);
         const outVars = st.outputs.map((o) => o.v);
         if (st.reduce) outVars.push(st.reduce.out);
@@ -64,7 +62,7 @@ export class GpuExecutable implements Executable {
           reads: ins,
           writes: outs,
           frees: [],
-          source: code.wgsl,
+          source: `// ${label}\n${code.wgsl}`,
           encode(enc, get, out) {
             const bufs = [...ins.map((s) => get(s)), ...outs.map((_, k) => out(k))];
             if (empty || (st.reduce && st.reduce.outSize === 0)) return;
@@ -73,8 +71,7 @@ export class GpuExecutable implements Executable {
         });
       } else if (st.eqn.prim.name === "dot_general") {
         const m = matmulStep(st, be, slot);
-        this.sources.push(`// ${st.epilogue ? "dot_general + epilogue" : "dot_general"}\n${m.source}`);
-        this.steps.push({ ...m, frees: [] });
+        this.steps.push({ ...m, source: `// ${st.epilogue ? "dot_general + epilogue" : "dot_general"}\n${m.source}`, frees: [] });
       } else {
         this.steps.push(this.routineStep(st.eqn, slot));
       }
@@ -96,8 +93,9 @@ export class GpuExecutable implements Executable {
     this.async = this.steps.some((s) => s.encodeAsync !== undefined);
   }
 
+  /** Every step's generated WGSL in order: kernels, matmuls, routines, and the bodies of scan/cond/while/jit_call. */
   describe(): string {
-    return this.sources.join("\n\n");
+    return this.steps.map((st) => st.source).join("\n\n");
   }
 
   private literalBuffer(l: Literal): GPUBuffer {

@@ -127,6 +127,19 @@ describe.skipIf(!hasGpu)("programs on webgpu", () => {
     expect(text).toContain("@compute");
   });
 
+  it("asText({backend: 'webgpu'}) shows every dispatch's WGSL: matmuls, routines, and the bodies of scan and while", async () => {
+    await setBackend("webgpu");
+    const f = jit((x: Array, w: Array, n: Array) => {
+      const h = np.maximum(np.matmul(x, w), 0);
+      const c = np.cumsum(h, 0);
+      const [, s] = scan((acc: Array, row: Array) => [acc.add(np.tanh(row)), acc] as [Array, Array], np.zeros([4]), c);
+      const [, t] = whileLoop(([i]: [Array, Array]) => i.lt(n), ([i, t]: [Array, Array]) => [i.add(1), np.sin(t)] as [Array, Array], [np.array(0, { dtype: "int32" }), s]);
+      return t;
+    });
+    const text = f.lower(np.ones([3, 2]), np.ones([2, 4]), np.array(2, { dtype: "int32" })).asText({ backend: "webgpu" });
+    for (const label of ["// dot_general + epilogue", "// cumsum", "// scan body", "tanh_f(", "// while", "sin("]) expect(text).toContain(label);
+  });
+
   // Adapters with shader-f16 run float16 (float16.test.ts); this is the default adapter's refusal.
   it.skipIf(adapterInfo()?.features.includes("shader-f16") ?? false)("float16 is refused with a clear error (an adapter without shader-f16)", async () => {
     const be = await setBackend("webgpu");
