@@ -107,12 +107,17 @@ fn log1p_f(x: f32) -> f32 {
   if (u == 1.0f) { return x; }
   return log(u) * x / (u - 1.0f);
 }
-fn tanh_f(x: f32) -> f32 {
-  if (isnan_f(x)) { return x; }
-  if (abs(x) > 9.0f) { return sign(x); }
-  let e = expm1_f(2.0f * abs(x));
-  let t = e / (e + 2.0f);
-  return select(t, -t, x < 0.0f);
+fn tanh_f(x0: f32) -> f32 {
+  if (isnan_f(x0)) { return x0; }
+  let x = clamp(x0, -7.90531110763549805f, 7.90531110763549805f);
+  if (abs(x) < 0.0004f) { return x; }
+  let x2 = x * x;
+  var p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f; p = p * x2 - 8.60467152213735e-11f; p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f; p = p * x2 + 6.37261928875436e-04f; p = p * x2 + 4.89352455891786e-03f;
+  var q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f; q = q * x2 + 2.26843463243900e-03f; q = q * x2 + 4.89352518554385e-03f;
+  return x * p / q;
 }
 fn round_f(x: f32) -> f32 {
   let t = trunc(x);

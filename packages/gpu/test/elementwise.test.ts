@@ -1,5 +1,5 @@
-import { describe, it } from "vitest";
-import { primitives as P, setBackend } from "@refs/core";
+import { describe, expect, it } from "vitest";
+import { np, primitives as P, setBackend } from "@refs/core";
 import { hasGpu } from "./setup.js";
 import { bool, checkPrim, f32, i32, rand, u32 } from "./util.js";
 
@@ -17,6 +17,32 @@ describe.skipIf(!hasGpu)("elementwise on webgpu vs cpu", () => {
     for (const p of [P.exp, P.expm1, P.tanh, P.logistic, P.sin, P.cos, P.erf]) await checkPrim(p, {}, [f32(small)], { rtol: 2e-5, atol: 2e-6 });
     for (const p of [P.log, P.log1p, P.sqrt, P.rsqrt]) await checkPrim(p, {}, [f32([...pos.filter(Number.isFinite), ...rand(16, 2, 0.001, 50)])], { rtol: 2e-5, atol: 1e-6 });
     await checkPrim(P.erfInv, {}, [f32([...rand(32, 3, -0.999, 0.999), 0, 1, -1])], { rtol: 5e-5, atol: 1e-6 });
+  });
+
+  it("tanh (XLA's rational approximation) is within 8 ulp of the correctly rounded value, odd, saturating, exact near 0", async () => {
+    await setBackend("webgpu");
+    const xs: number[] = [];
+    for (let i = -20000; i <= 20000; i++) xs.push(i / 2000); // [-10, 10]
+    for (let e = -40; e <= 3; e++) xs.push(2 ** e, -(2 ** e), 1.5 * 2 ** e);
+    xs.push(0, -0, Infinity, -Infinity, NaN, 1e30, -1e30);
+    const x32 = Float32Array.from(xs);
+    const got = await np.tanh(np.array(x32)).data();
+    const ulp = (v: number): number => {
+      const a = Math.abs(Math.fround(v));
+      const u = new Uint32Array(Float32Array.of(a).buffer)[0]!;
+      return new Float32Array(Uint32Array.of(u + 1).buffer)[0]! - a || 2 ** -149;
+    };
+    let worst = 0;
+    x32.forEach((x, i) => {
+      const want = Math.fround(Math.tanh(x));
+      const g = got[i]!;
+      if (Number.isNaN(x)) return expect(g).toBeNaN();
+      if (Math.abs(x) < 4e-4) expect(g).toBe(x); // tanh(x) = x to float32 precision
+      worst = Math.max(worst, Math.abs(g - want) / ulp(want));
+    });
+    expect(worst).toBeLessThanOrEqual(8);
+    const neg = await np.tanh(np.array(x32).mul(-1)).data();
+    x32.forEach((x, i) => Number.isNaN(x) || expect(neg[i]).toBe(-got[i]!));
   });
 
   it("float32 binary (incl. NaN-propagating max/min, pow, rem)", async () => {
