@@ -12,19 +12,9 @@
 import type { DType, Program } from "@refs/core";
 import { guardedCopy, kitOf } from "./guard.js";
 import { deviceBytes, elemBytes, wordAligned } from "./layout.js";
-import { grid } from "./kernels.js";
+import { grid, offsetCopyWgsl } from "./kernels.js";
 
-/** b1[p.dst + i] = b0[p.src + i] for i < p.n (f16 elements), p = b2: slices of float16 arrays that start or end mid-word. */
-const COPY16_WGSL = `enable f16;
-@group(0) @binding(0) var<storage, read_write> b0: array<f16>;
-@group(0) @binding(1) var<storage, read_write> b1: array<f16>;
-@group(0) @binding(2) var<storage, read_write> b2: array<u32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gid.x + gid.y * nw.x * 256u;
-  if (i >= b2[2]) { return; }
-  b1[b2[1] + i] = b0[b2[0] + i];
-}`;
+const COPY16_WGSL = offsetCopyWgsl("f16");
 
 export interface Compiled {
   pipeline: GPUComputePipeline;

@@ -17,7 +17,7 @@
  * The host reads the flag back once per batch of iterations (./while.ts).
  */
 import type { Compiled, Enc, EncBackend } from "./encoder.js";
-import { grid } from "./kernels.js";
+import { grid, offsetCopyWgsl } from "./kernels.js";
 
 const FLAG = "refs_guard";
 
@@ -57,16 +57,8 @@ fn main() {
   b0[1] = b0[1] + select(0u, 1u, on);
 }`;
 
-/** b1[p.dst + i] = b0[p.src + i] for i < p.n (words), p = b2. One pipeline for every copy. */
-const COPY_WGSL = `${STORAGE(0)}
-${STORAGE(1)}
-${STORAGE(2)}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gid.x + gid.y * nw.x * 256u;
-  if (i >= b2[2]) { return; }
-  b1[b2[1] + i] = b0[b2[0] + i];
-}`;
+/** One pipeline for every guarded copy (words). */
+const COPY_WGSL = offsetCopyWgsl("u32");
 
 /** Per-backend pipelines and small buffers of the guard machinery. */
 class GuardKit {

@@ -417,6 +417,17 @@ export function bindings(types: readonly string[]): string {
   return types.some((t) => /\bf16\b/.test(t)) ? `enable f16;\n${decls}` : decls;
 }
 
+/** b1[p.dst + i] = b0[p.src + i] for i < p.n, p = b2 (u32 words); elements of type `t`. The offset copies of the guard and of float16 slices. */
+export function offsetCopyWgsl(t: "u32" | "f16"): string {
+  return `${bindings([t, t, "u32"])}
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  if (i >= b2[2]) { return; }
+  b1[b2[1] + i] = b0[b2[0] + i];
+}`;
+}
+
 /** Dispatch shape for `n` invocations at workgroup size `wg`: [x, y] workgroups. */
 export function grid(n: number, wg = WG): [number, number] {
   const groups = Math.max(1, Math.ceil(n / wg));
