@@ -16,7 +16,7 @@ export { type DType, type TypedArray, DTYPES, promoteTypes, isFloat, isInt, item
 /** float16 on the host is raw IEEE binary16 bits (a Uint16Array): encode, decode, and round a number to float16 (ties to even). */
 export { float16Bits } from "./ops/util.js";
 export { halfBitsToNumber, roundToFloat16 } from "./format.js";
-export { ShapedArray, RefType, type Shape, type Aval, shapeTuple } from "./aval.js";
+export { ShapedArray, RefType, type Shape, type Aval, shapeTuple, shapeSize, stridesOf } from "./aval.js";
 export { slice, Slice, IndexError, type Index, type IndexItem } from "./indexing.js";
 
 // ---- refs ------------------------------------------------------------------------

@@ -26,7 +26,7 @@
  * float16 once, before the epilogue (as XLA's float16 dot with float32
  * accumulation).
  */
-import { Var, fusion, type DType, type Eqn } from "@refs/core";
+import { Var, fusion, shapeSize, stridesOf, type DType, type Eqn } from "@refs/core";
 import { Emitter, F16_PRELUDE, PRELUDE, bindings, grid, kernelUsesF16, lit, storeAs, valueType, wgslType } from "./kernels.js";
 
 /** One axis of an operand as the kernel walks it: extent and element stride in the operand's buffer. */
@@ -72,31 +72,19 @@ export interface MatmulShape {
   readonly b: OperandAxes;
 }
 
-const prod = (xs: readonly number[]): number => xs.reduce((p, x) => p * x, 1);
-
-function rowMajorStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= shape[i]!;
-  }
-  return st;
-}
-
 /** The batched-matmul view of a dot_general equation (operands read with their row-major strides). */
 export function matmulShape(e: Eqn): MatmulShape {
   const P = e.params as { lhsContracting: readonly number[]; rhsContracting: readonly number[]; lhsBatch: readonly number[]; rhsBatch: readonly number[] };
   const [x, y] = [e.inputs[0]!.aval, e.inputs[1]!.aval];
   const axes = (shape: readonly number[], batch: readonly number[], contract: readonly number[]): OperandAxes => {
-    const st = rowMajorStrides(shape);
+    const st = stridesOf(shape);
     const ax = (d: number): Axis => ({ size: shape[d]!, stride: st[d]! });
     const free = shape.map((_, d) => d).filter((d) => !batch.includes(d) && !contract.includes(d));
     return { batch: batch.map(ax), free: free.map(ax), contract: contract.map(ax) };
   };
   const a = axes(x.shape, P.lhsBatch, P.lhsContracting);
   const b = axes(y.shape, P.rhsBatch, P.rhsContracting);
-  const size = (g: readonly Axis[]) => prod(g.map((d) => d.size));
+  const size = (g: readonly Axis[]) => shapeSize(g.map((d) => d.size));
   return { dtype: e.outputs[0]!.aval.dtype, B: size(a.batch), M: size(a.free), N: size(b.free), K: size(a.contract), a, b };
 }
 
@@ -117,7 +105,7 @@ function offsetText(v: string, g: readonly Axis[]): string {
   const c = collapse(g);
   if (c.length === 0) return "0u";
   if (c.length === 1) return c[0]!.stride === 1 ? v : `(${v}) * ${c[0]!.stride}u`;
-  const sub = rowMajorStrides(c.map((d) => d.size));
+  const sub = stridesOf(c.map((d) => d.size));
   return `(${c
     .map((d, i) => {
       let q = sub[i] === 1 ? `(${v})` : `((${v}) / ${sub[i]}u)`;

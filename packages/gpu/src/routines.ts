@@ -11,7 +11,7 @@
  * r16: scatter_add after each update (an f16 add, as XLA's scatter), cumsum
  * once per output from an f32 running sum (a reduction).
  */
-import { isFloat, type Eqn } from "@refs/core";
+import { isFloat, shapeSize, stridesOf, type Eqn } from "@refs/core";
 import { F16_PRELUDE, PRELUDE, WG, bindings, countedLoop, grid, lit, loadAs, mainHeader, storeAs, valueType, wgslType } from "./kernels.js";
 
 /** A dispatch binding: an equation input, an output, or a temporary of `temp` elements (u32). */
@@ -26,16 +26,6 @@ export interface Dispatch {
   label: string;
 }
 
-const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
-const stridesOf = (s: readonly number[]): number[] => {
-  const st = new Array<number>(s.length);
-  let acc = 1;
-  for (let i = s.length - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= s[i]!;
-  }
-  return st;
-};
 
 /** WGSL expression of the flat offset of the element whose coordinates (decomposed from `v` over `dims` of `shape`) ... */
 function offsetOf(v: string, dims: readonly number[], shape: readonly number[]): string {
@@ -89,7 +79,7 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const dim = P.dimension as number;
       const os = out0.shape;
       const n = out0.size;
-      const inner = prod(os.slice(dim + 1));
+      const inner = shapeSize(os.slice(dim + 1));
       const D = os[dim]!;
       const L = [bindings([...inA.map(() => T), T]), mainHeader(n)];
       L.push(`  let outer = i / ${D * inner}u; let c = (i / ${inner}u) % ${D}u; let q = i % ${inner}u;`);
@@ -108,7 +98,7 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const axis = P.axis as number;
       const xs = inA[0]!.shape;
       const n = xs[axis]!;
-      const inner = prod(xs.slice(axis + 1));
+      const inner = shapeSize(xs.slice(axis + 1));
       const m = out0.size;
       const xd = inA[0]!.dtype;
       const isF = isFloat(xd);
@@ -129,7 +119,7 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const axis = P.axis as number;
       const xs = inA[0]!.shape;
       const A = xs[axis]!;
-      const inner = prod(xs.slice(axis + 1));
+      const inner = shapeSize(xs.slice(axis + 1));
       const nI = inA[1]!.size;
       const n = out0.size;
       const L = [bindings([T, "i32", T]), mainHeader(n)];
@@ -143,8 +133,8 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const axis = P.axis as number;
       const xs = inA[0]!.shape;
       const A = xs[axis]!;
-      const outer = prod(xs.slice(0, axis));
-      const inner = prod(xs.slice(axis + 1));
+      const outer = shapeSize(xs.slice(0, axis));
+      const inner = shapeSize(xs.slice(axis + 1));
       const nI = inA[1]!.size;
       const m = outer * inner;
       const h = out0.dtype === "float16";
@@ -199,7 +189,7 @@ export function routineDispatches(e: Eqn): Dispatch[] {
       const reverse = P.reverse as boolean;
       const xs = inA[0]!.shape;
       const n = xs[axis]!;
-      const inner = prod(xs.slice(axis + 1));
+      const inner = shapeSize(xs.slice(axis + 1));
       const m = out0.size / Math.max(1, n);
       if (out0.size === 0) return [];
       const d = out0.dtype;
@@ -234,7 +224,7 @@ function sortDispatches(e: Eqn): Dispatch[] {
   const inA = e.inputs.map((a) => a.aval);
   const xs = inA[0]!.shape;
   const n = xs[dim] ?? 1;
-  const inner = prod(xs.slice(dim + 1));
+  const inner = shapeSize(xs.slice(dim + 1));
   const rows = inA[0]!.size / Math.max(1, n);
   const k = inA.length;
   if (inA[0]!.size === 0) return [];
