@@ -60,6 +60,28 @@ interface Ctx {
   laneVar(name: string, l: number): Code;
 }
 
+/**
+ * The lane context of one group of lanes over loop variable `name`: lane l is
+ * at base + di + l (in a tail, lanes past rem - 1 repeat the last one); each
+ * lane's index is computed once per group.
+ */
+function laneCtx(g: Gen, lanes: LaneAnalysis, tail: boolean, rem: number, name: string, base: () => Code, di = 0): Ctx {
+  const lv = new Map<number, Code>();
+  return {
+    tail,
+    rem,
+    lanes,
+    laneVar: (n, l) => {
+      if (n !== name) throw new Unsupported(`variable ${n}`);
+      const ll = di + (tail ? Math.min(l, rem - 1) : l);
+      if (ll === 0) return base();
+      let c = lv.get(ll);
+      if (!c) lv.set(ll, (c = g.i(base(), op.i32Const(ll), op.i32Add)));
+      return c;
+    },
+  };
+}
+
 class KernelGen {
   readonly g = new Gen();
   readonly ptr: Code[] = [];
@@ -393,20 +415,7 @@ function elementwise(kg: KernelGen): void {
   const lanes = new LaneAnalysis({ i: { s: 1, a: LANES } }, LANES);
   /** One group of lanes starting at element i + di. */
   const body = (tail: boolean, rem: number, di: number) => {
-    const lv = new Map<number, Code>();
-    const ctx: Ctx = {
-      tail,
-      rem,
-      lanes,
-      laneVar: (name, l) => {
-        if (name !== "i") throw new Unsupported(`variable ${name}`);
-        const ll = di + (tail ? Math.min(l, rem - 1) : l);
-        if (ll === 0) return get(i);
-        let c = lv.get(ll);
-        if (!c) lv.set(ll, (c = g.i(get(i), op.i32Const(ll), op.i32Add)));
-        return c;
-      },
-    };
+    const ctx = laneCtx(g, lanes, tail, rem, "i", () => get(i), di);
     const w = kg.walker(ctx);
     const vals = k.outputs.map((o) => w.walk(o.exp));
     k.outputs.forEach((o, n) => kg.store(kg.ptr[k.inputs.length + n]!, o.v.aval.dtype, vals[n]!, tail ? null : ctx.laneVar("i", 0), (l) => ctx.laneVar("i", l), rem));
@@ -473,20 +482,7 @@ function reduction(kg: KernelGen): void {
     const group = (tail: boolean, rem: number, base: Code, dr = 0): Code => {
       const rAt = dr ? g.i(get(rr), op.i32Const(dr), op.i32Add) : get(rr);
       const j = g.i(base, scalarOf(r.off, "r", rAt), op.i32Add);
-      const lv = new Map<number, Code>();
-      const ctx: Ctx = {
-        tail,
-        rem,
-        lanes,
-        laneVar: (name, l) => {
-          if (name !== "j") throw new Unsupported(`variable ${name}`);
-          const ll = tail ? Math.min(l, rem - 1) : l;
-          if (ll === 0) return j;
-          let c = lv.get(ll);
-          if (!c) lv.set(ll, (c = g.i(j, op.i32Const(ll), op.i32Add)));
-          return c;
-        },
-      };
+      const ctx = laneCtx(g, lanes, tail, rem, "j", () => j);
       const w = kg.walker(ctx);
       for (const h of hoisted) w.seed(h.e, h.v);
       const v = w.walk(r.exp);
